@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libzones: rbldnsd dataset parsers, the canonical entry model, the LMDB
+ * schema and lookups.  This header is the contract between the daemon, the
+ * tools and the tests.  libzones never prints, never exits and has no
+ * mutable global state; failures are explained in a struct zn_err.
+ *
+ * Return convention: 0 on success or a negative errno (-EINVAL, -ENOENT,
+ * -ENOSPC, -EIO, -ENOMEM, ...).  Functions returning pointers return NULL
+ * and set errno.
+ */
+#ifndef ZONES_H
+#define ZONES_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define ZN_NAME_MAX 255	  /* presentation name, no trailing dot */
+#define ZN_TXT_MAX 255	  /* one TXT string as stored */
+#define ZN_TXT_OUT_MAX 254 /* a TXT after $ substitution (rbldnsd) */
+#define ZN_NS_MAX 32
+#define ZN_KEY_MAX 511 /* LMDB's default maximum key size */
+#define ZN_DEFAULT_A 0x7f000002u /* 127.0.0.2 */
+
+/* Why a call failed: "file:line: what: why" or "what: why". */
+struct zn_err {
+	char msg[512];
+};
+
+/* Fill err (if not NULL) printf-style and return -code (code > 0). */
+int zn_err_set(struct zn_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+enum zn_dstype {
+	ZN_IP4SET = 0,
+	ZN_IP4TSET,
+	ZN_IP4TRIE,
+	ZN_IP6TSET,
+	ZN_IP6TRIE,
+	ZN_DNSET,
+	ZN_COMBINED,
+	ZN_GENERIC,
+	ZN_ACL,
+	ZN_NTYPES,
+};
+
+/* Name of a dataset type ("ip4set"), or NULL for an invalid one. */
+const char *zn_type_name(enum zn_dstype t);
+/* Parse a type name; 0 or -EINVAL. */
+int zn_type_parse(const char *name, enum zn_dstype *t);
+
+/*
+ * Canonical entries.
+ *
+ * Every dataset compiles to a set of (key, blob) pairs with unique keys,
+ * sorted by memcmp() of the key.  That order is the LMDB key order, the
+ * dump order and the diff order.  Keys start with a kind byte:
+ *
+ *   IPv4 interval  +------+--------+        blob: +--------+-----------+
+ *                  | 0x04 | hi[4]  |              | lo[4]  | answer    |
+ *                  +------+--------+              +--------+-----------+
+ *   IPv6 interval  +------+--------+              +--------+-----------+
+ *                  | 0x06 | hi[16] |              | lo[16] | answer    |
+ *                  +------+--------+              +--------+-----------+
+ *   name           +------+------------------+------+      +-----------+
+ *                  | 'N'  | revname          | kind |      | answer    |
+ *                  +------+------------------+------+      +-----------+
+ *                     kind 0x01 = the name itself, 0x02 = strict
+ *                     subdomains (wildcard "*.name")
+ *   generic        +------+------------------+---------+   +-----------+
+ *                  | 'G'  | revname          | type[2] |   | rrset     |
+ *                  +------+------------------+---------+   +-----------+
+ *
+ * Addresses and integers are big-endian.  revname is the name's labels in
+ * reverse order, lower-cased, each followed by a 0x00 byte ("www.ex.com" is
+ * "com\0ex\0www\0"; the zone apex is empty), so a name sorts right before
+ * its subdomains.
+ *
+ * IP datasets are stored flattened: the rbldnsd semantics of the dataset
+ * (ip4set levels, longest prefix for tries, exclusions) are evaluated at
+ * compile time into disjoint intervals [lo, hi] of addresses that share one
+ * answer; excluded and unlisted addresses are gaps.  A lookup is then one
+ * MDB_SET_RANGE on the address: the first interval whose hi >= address
+ * answers if its lo <= address.
+ *
+ * An "answer" blob (A and TXT values; a set of one or more):
+ *
+ *   +-------+  then per value:  +------+-------+-----+-----------+
+ *   | flags |                   | a[4] | tkind | len | txt[len]  |
+ *   +-------+                   +------+-------+-----+-----------+
+ *   flags: ZN_ANS_EXCLUDED (no values follow) or 0
+ *   tkind: ZN_TXT_NONE (len 0), ZN_TXT_TEXT, ZN_TXT_OWN (the entry's TXT
+ *          started with '=': it bypasses the $= base template)
+ *   txt is the unexpanded template, at most 255 bytes.
+ *
+ * An "acl" answer is one byte ZN_ACL_* followed, for ZN_ACL_LISTED, by the
+ * bytes of an answer blob.
+ *
+ * An "rrset" blob (generic records of one name and type):
+ *
+ *   per record: +--------+----------+-------------+
+ *               | ttl[4] | rdlen[2] | rdata       |
+ *               +--------+----------+-------------+
+ *   ttl 0 means the dataset/server default.  rdata is DNS wire format:
+ *   A: 4 bytes; AAAA: 16; TXT: one character-string; MX: preference[2] +
+ *   uncompressed lower-case wire name.
+ */
+enum {
+	ZN_KEY_IP4 = 0x04,
+	ZN_KEY_IP6 = 0x06,
+	ZN_KEY_NAME = 'N',
+	ZN_KEY_GENERIC = 'G',
+};
+enum {
+	ZN_NAME_EXACT = 0x01,
+	ZN_NAME_WILD = 0x02,
+};
+enum {
+	ZN_ANS_EXCLUDED = 0x01,
+};
+enum {
+	ZN_TXT_NONE = 0,
+	ZN_TXT_TEXT = 1,
+	ZN_TXT_OWN = 2,
+};
+enum {
+	ZN_ACL_IGNORE = 0,
+	ZN_ACL_REFUSE = 1,
+	ZN_ACL_EMPTY = 2,
+	ZN_ACL_PASS = 3,
+	ZN_ACL_LISTED = 4,
+};
+
+struct zn_entry {
+	uint8_t *key; /* owned by the dataset */
+	uint8_t *blob;
+	uint16_t klen;
+	uint32_t blen;
+};
+
+struct zn_soa {
+	uint32_t ttl; /* 0: the server default */
+	char mname[ZN_NAME_MAX + 1];
+	char rname[ZN_NAME_MAX + 1];
+	uint32_t serial, refresh, retry, expire, minimum;
+};
+
+struct zn_subset;
+
+/*
+ * A parsed dataset: the dataset-wide parameters and its canonical entries.
+ * For ZN_COMBINED the entries are empty and the subsets hold the inner
+ * datasets with the subzones they serve.
+ */
+struct zn_dataset {
+	enum zn_dstype type;
+	char *label; /* "$DATASET type:label", or NULL */
+
+	uint32_t ttl;	  /* last $TTL; 0: not set, use the default */
+	bool has_soa;	  /* first $SOA wins */
+	struct zn_soa soa;
+	uint32_t ns_ttl;  /* from the first $NS line */
+	size_t nns;
+	char *ns[ZN_NS_MAX];
+	char *vars[10];	  /* $0..$9, first definition wins; NULL: unset */
+	char *base;	  /* $= base template or NULL */
+	int64_t ts_created; /* $TIMESTAMP, unix time; 0: none */
+	int64_t ts_expires;
+	int64_t mtime;	  /* newest file mtime (serial 0 uses it) */
+
+	struct zn_entry *ent; /* sorted, unique keys */
+	size_t nent;
+	size_t cap;
+
+	struct zn_subset *subsets; /* ZN_COMBINED only */
+	size_t nsubsets;
+
+	size_t nlines;	 /* lines read */
+	size_t nsource;	 /* entries accepted from the source */
+	size_t nskipped; /* bad lines skipped with a warning */
+};
+
+struct zn_subset {
+	size_t nsub;
+	char **subzones; /* relative to the zone; "" is the zone itself */
+	struct zn_dataset *ds;
+};
+
+/* Called for every warning ("file:line: what: why"). */
+typedef void (*zn_warn_fn)(void *ctx, const char *msg);
+
+struct zn_parse_opts {
+	bool host_bits_ok; /* rbldnsd -e: 1.2.3.4/8 means 1.0.0.0/8 */
+	bool no_gunzip;	   /* rbldnsd -C */
+	time_t now;	   /* for $TIMESTAMP; 0: time(NULL) */
+	zn_warn_fn warn;   /* may be NULL */
+	void *warn_ctx;
+};
+
+/*
+ * Parse the files of one dataset (read as one logical file, gzip detected)
+ * into canonical entries.  Bad lines are warned about, counted in
+ * nskipped, and skipped.  Fatal errors (a file that cannot be read, a
+ * $TIMESTAMP in the future, a combined file with data before $DATASET, an
+ * unparsable generic TTL, out of memory) return a negative errno with err
+ * filled and *out untouched.  The caller frees *out with zn_dataset_free.
+ */
+int zn_dataset_load(enum zn_dstype type, const char *const *files,
+    size_t nfiles, const struct zn_parse_opts *opts, struct zn_dataset **out,
+    struct zn_err *err);
+
+/* Same, from a memory buffer named "name" in messages (tests, fuzzers). */
+int zn_dataset_load_mem(enum zn_dstype type, const char *name,
+    const char *buf, size_t len, const struct zn_parse_opts *opts,
+    struct zn_dataset **out, struct zn_err *err);
+
+void zn_dataset_free(struct zn_dataset *ds);
+
+/*
+ * Value helpers shared by parsers, the dumper and the answering code.
+ */
+
+/* Parse rbldnsd's inet_aton-style A value ("2" = 127.0.0.2); 0 / -EINVAL. */
+int zn_parse_a(const char *s, size_t len, uint32_t *a);
+
+/*
+ * Expand a TXT template at query time, per REFERENCE-rbldnsd.md 3.4.
+ * txt/tkind: the entry's text; ds: for $0..$9 and the $= base template;
+ * subject: the queried IP, the listed name, or the client address.
+ * Writes at most ZN_TXT_OUT_MAX bytes (no NUL) to out; returns the length,
+ * or -1 if the value has no TXT to answer.
+ */
+int zn_txt_expand(const struct zn_dataset *ds, int tkind, const char *txt,
+    size_t tlen, const char *subject, char *out);
+
+/* Append the canonical text form of an answer blob to buf (for dump). */
+size_t zn_blob_format(const uint8_t *blob, size_t len, char *buf,
+    size_t size);
+
+/*
+ * Name keys.  Encode a presentation name (relative, no trailing dot; may be
+ * "") as revname into out (at most ZN_KEY_MAX bytes); returns the length or
+ * -1 if the name is too long or has an empty label.
+ */
+int zn_revname(const char *name, size_t len, uint8_t *out, size_t size);
+
+#endif /* ZONES_H */

@@ -1,2 +1,1080 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Read views and lookups with rbldnsd's semantics over the flattened
+ * LMDB layout of zones.h.  Nothing here allocates per lookup.
+ */
 #include "config.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+struct zn_view {
+	struct zn_db *db;
+	MDB_txn *txn;
+	uint64_t gen;
+	struct zn_zone *zones;
+	size_t nzones;
+	struct zn_zone *global; /* zone "" (global acl), or NULL */
+};
+
+static void
+refs_free(struct zn_dsref *refs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/* subset parameters are owned by the parent's subsets */
+		free(refs[i].subs);
+		zn_dataset_free(refs[i].ds);
+	}
+	free(refs);
+}
+
+static void
+zones_free(struct zn_zone *zones, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		refs_free(zones[i].refs, zones[i].nrefs);
+		if (zones[i].acl != NULL)
+			refs_free(zones[i].acl, 1);
+	}
+	free(zones);
+}
+
+/* Open the entries database of a dataset in a short transaction of its
+ * own, so the handle outlives it (see lmdb.h on mdb_dbi_open). */
+static int
+open_dbi(struct zn_db *db, uint32_t id, unsigned *dbi)
+{
+	MDB_txn *txn;
+	MDB_dbi d;
+	int rc;
+
+	pthread_mutex_lock(&db->dbi_lock);
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) == 0) {
+		rc = zn_ds_dbi(txn, id, false, &d);
+		if (rc == 0)
+			rc = zn_mdb_errno(mdb_txn_commit(txn));
+		else
+			mdb_txn_abort(txn);
+	} else
+		rc = zn_mdb_errno(rc);
+	pthread_mutex_unlock(&db->dbi_lock);
+	if (rc == 0)
+		*dbi = d;
+	return rc;
+}
+
+static int
+load_ref(struct zn_view *v, uint32_t id, struct zn_dsref *ref,
+    struct zn_err *err)
+{
+	struct zn_dsrec rec;
+	size_t i;
+	int rc;
+
+	memset(ref, 0, sizeof(*ref));
+	if ((rc = zn_dsrec_get(v->txn, v->db, id, &rec, err)) != 0)
+		return rc;
+	ref->id = id;
+	for (i = 0; i < ZN_LABELS_MAX; i++)
+		if (rec.wild[i] != 0)
+			ref->wild_depths[i / 64] |= 1ull << (i % 64);
+	if ((rc = open_dbi(v->db, id, &ref->dbi)) != 0) {
+		zn_err_set(err, -rc, "dataset %u: cannot open its entries", id);
+		goto out;
+	}
+	if (rec.nchild > 0) {
+		ref->subs = calloc(rec.nchild, sizeof(*ref->subs));
+		if (ref->subs == NULL) {
+			rc = zn_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < rec.nchild; i++) {
+			struct zn_dsref *sub = &ref->subs[i];
+			struct zn_dataset *holder = rec.ds->subsets[i].ds;
+
+			rc = load_ref(v, rec.child[i], sub, err);
+			if (rc != 0)
+				goto out;
+			/* move the subset's parameters into the parent's
+			 * subset slot, which owns them from now on */
+			zn_dataset_free(holder);
+			rec.ds->subsets[i].ds = sub->ds;
+			ref->nsubs = i + 1;
+		}
+	}
+	ref->ds = rec.ds;
+	rec.ds = NULL;
+	rc = 0;
+out:
+	if (rc != 0) {
+		if (ref->subs != NULL) {
+			for (i = 0; i < ref->nsubs; i++)
+				free(ref->subs[i].subs);
+			free(ref->subs);
+			ref->subs = NULL;
+		}
+	}
+	zn_dsrec_cleanup(&rec);
+	return rc;
+}
+
+static bool
+is_ip4_type(enum zn_dstype t)
+{
+	return t == ZN_IP4SET || t == ZN_IP4TSET || t == ZN_IP4TRIE;
+}
+
+static bool
+is_ip6_type(enum zn_dstype t)
+{
+	return t == ZN_IP6TSET || t == ZN_IP6TRIE;
+}
+
+static void
+zone_flags(struct zn_zone *z, const struct zn_dsref *r)
+{
+	size_t i;
+
+	if (is_ip4_type(r->ds->type))
+		z->has_ip4 = true;
+	if (is_ip6_type(r->ds->type))
+		z->has_ip6 = true;
+	for (i = 0; i < r->nsubs; i++)
+		zone_flags(z, &r->subs[i]);
+}
+
+static int
+load_zone(struct zn_view *v, const MDB_val *key, const MDB_val *val,
+    struct zn_zone *z, struct zn_err *err)
+{
+	const uint8_t *p = val->mv_data;
+	size_t n, i;
+	int rc;
+
+	memset(z, 0, sizeof(*z));
+	if (key->mv_size - 1 > ZN_NAME_MAX || val->mv_size < 4)
+		return zn_err_set(err, EIO, "damaged zone record");
+	memcpy(z->name, (const uint8_t *)key->mv_data + 1, key->mv_size - 1);
+	z->name[key->mv_size - 1] = '\0';
+	z->nlabels = z->name[0] == '\0' ? 0 : 1;
+	for (i = 0; z->name[i] != '\0'; i++)
+		z->nlabels += z->name[i] == '.';
+	n = zn_get32(p);
+	if (val->mv_size != 4 + 4 * n)
+		return zn_err_set(err, EIO, "zone %s: damaged record", z->name);
+	if ((z->refs = calloc(n ? n : 1, sizeof(*z->refs))) == NULL)
+		return zn_err_set(err, ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct zn_dsref r;
+
+		if ((rc = load_ref(v, zn_get32(p + 4 + 4 * i), &r, err)) != 0)
+			return rc;
+		if (r.ds->type == ZN_ACL) {
+			if (z->acl != NULL)
+				refs_free(z->acl, 1);
+			if ((z->acl = calloc(1, sizeof(*z->acl))) == NULL) {
+				free(r.subs);
+				zn_dataset_free(r.ds);
+				return zn_err_set(err, ENOMEM, "out of memory");
+			}
+			*z->acl = r;
+			continue;
+		}
+		z->refs[z->nrefs++] = r;
+		if (z->soa_ds == NULL && r.ds->has_soa)
+			z->soa_ds = r.ds;
+		if (z->ns_ds == NULL && r.ds->nns > 0)
+			z->ns_ds = r.ds;
+		zone_flags(z, &r);
+	}
+	return 0;
+}
+
+static int
+load_table(struct zn_view *v, struct zn_err *err)
+{
+	MDB_cursor *c;
+	MDB_val key, val;
+	uint8_t zk[1] = { 'Z' };
+	struct zn_zone *zones = NULL;
+	size_t n = 0, cap = 0;
+	int rc, orc;
+
+	if ((rc = mdb_cursor_open(v->txn, v->db->meta, &c)) != 0)
+		return zn_err_set(err, -zn_mdb_errno(rc), "meta: %s",
+		    mdb_strerror(rc));
+	key = (MDB_val){ 1, zk };
+	for (orc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	     orc == 0 && key.mv_size > 0 && ((uint8_t *)key.mv_data)[0] == 'Z';
+	     orc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		if (n == cap) {
+			struct zn_zone *nz;
+
+			cap = cap ? cap * 2 : 16;
+			nz = reallocarray(zones, cap, sizeof(*zones));
+			if (nz == NULL) {
+				rc = zn_err_set(err, ENOMEM, "out of memory");
+				goto out;
+			}
+			zones = nz;
+		}
+		rc = load_zone(v, &key, &val, &zones[n], err);
+		n++;
+		if (rc != 0)
+			goto out;
+	}
+	if (orc != 0 && orc != MDB_NOTFOUND) {
+		rc = zn_err_set(err, -zn_mdb_errno(orc), "meta: %s",
+		    mdb_strerror(orc));
+		goto out;
+	}
+	zones_free(v->zones, v->nzones);
+	v->zones = zones;
+	v->nzones = n;
+	v->global = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (zones[i].name[0] == '\0')
+			v->global = &zones[i];
+	zones = NULL;
+	n = 0;
+	rc = 0;
+out:
+	zones_free(zones, n);
+	mdb_cursor_close(c);
+	return rc;
+}
+
+static uint64_t
+read_gen(struct zn_view *v)
+{
+	MDB_val key = { 4, (void *)(uintptr_t) "#gen" }, val;
+	const uint8_t *p;
+
+	if (mdb_get(v->txn, v->db->meta, &key, &val) != 0 || val.mv_size != 8)
+		return 0;
+	p = val.mv_data;
+	return (uint64_t)zn_get32(p) << 32 | zn_get32(p + 4);
+}
+
+int
+zn_view_open(struct zn_db *db, struct zn_view **out, struct zn_err *err)
+{
+	struct zn_view *v;
+	int rc;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return zn_err_set(err, ENOMEM, "out of memory");
+	v->db = db;
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &v->txn)) != 0) {
+		rc = zn_err_set(err, -zn_mdb_errno(rc), "read: %s",
+		    mdb_strerror(rc));
+		free(v);
+		return rc;
+	}
+	v->gen = read_gen(v);
+	if ((rc = load_table(v, err)) != 0) {
+		zn_view_close(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+zn_view_refresh(struct zn_view *v, struct zn_err *err)
+{
+	uint64_t gen;
+	int rc;
+
+	mdb_txn_reset(v->txn);
+	if ((rc = mdb_txn_renew(v->txn)) != 0)
+		return zn_err_set(err, -zn_mdb_errno(rc), "read: %s",
+		    mdb_strerror(rc));
+	gen = read_gen(v);
+	if (gen == v->gen)
+		return 0;
+	if ((rc = load_table(v, err)) != 0)
+		return rc;
+	v->gen = gen;
+	return 1;
+}
+
+void
+zn_view_close(struct zn_view *v)
+{
+	if (v == NULL)
+		return;
+	zones_free(v->zones, v->nzones);
+	if (v->txn != NULL)
+		mdb_txn_abort(v->txn);
+	free(v);
+}
+
+const struct zn_zone *
+zn_view_zones(const struct zn_view *v, size_t *n)
+{
+	*n = v->nzones;
+	return v->zones;
+}
+
+const struct zn_zone *
+zn_view_global_acl(const struct zn_view *v)
+{
+	return v->global;
+}
+
+uint64_t
+zn_view_generation(const struct zn_view *v)
+{
+	return v->gen;
+}
+
+/*
+ * Query names.
+ */
+static int
+qname_add(struct zn_qname *q, const uint8_t *lab, size_t len, size_t *used)
+{
+	size_t i;
+
+	if (len == 0 || len > 63 || q->nlabels >= ZN_LABELS_MAX ||
+	    *used + len > sizeof(q->buf))
+		return -EINVAL;
+	q->off[q->nlabels] = *used;
+	q->len[q->nlabels] = len;
+	for (i = 0; i < len; i++) {
+		uint8_t ch = lab[i];
+
+		q->buf[*used + i] = ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+	}
+	*used += len;
+	q->nlabels++;
+	return 0;
+}
+
+int
+zn_qname_from_text(struct zn_qname *q, const char *s)
+{
+	size_t used = 0, n = strlen(s), start = 0, i;
+
+	q->nlabels = 0;
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n == 0)
+		return 0;
+	if (n > 253)
+		return -EINVAL;
+	for (i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.')
+			continue;
+		if (qname_add(q, (const uint8_t *)s + start, i - start,
+		        &used) != 0)
+			return -EINVAL;
+		start = i + 1;
+	}
+	return 0;
+}
+
+int
+zn_qname_from_wire(struct zn_qname *q, const uint8_t *w, size_t len)
+{
+	size_t off = 0, used = 0;
+
+	q->nlabels = 0;
+	while (off < len) {
+		size_t l = w[off];
+
+		if (l == 0)
+			return off + 1 == len ? 0 : -EINVAL;
+		if (l > 63 || off + 1 + l > len)
+			return -EINVAL;
+		if (qname_add(q, w + off + 1, l, &used) != 0)
+			return -EINVAL;
+		off += 1 + l;
+	}
+	return -EINVAL;
+}
+
+static bool
+label_eq(const struct zn_qname *q, unsigned i, const char *s, size_t n)
+{
+	return q->len[i] == n && memcmp(q->buf + q->off[i], s, n) == 0;
+}
+
+/* Does q end with the labels of dotted name s (m labels)? */
+static bool
+ends_with(const struct zn_qname *q, unsigned upto, const char *s, unsigned m)
+{
+	const char *end = s + strlen(s);
+	unsigned i;
+
+	if (m > upto)
+		return false;
+	for (i = upto; i-- > upto - m;) {
+		const char *dot = end;
+
+		while (dot > s && dot[-1] != '.')
+			dot--;
+		if (!label_eq(q, i, dot, (size_t)(end - dot)))
+			return false;
+		end = dot > s ? dot - 1 : s;
+	}
+	return true;
+}
+
+static unsigned
+count_labels(const char *s)
+{
+	unsigned n = 0;
+
+	if (*s == '\0')
+		return 0;
+	for (n = 1; *s != '\0'; s++)
+		n += *s == '.';
+	return n;
+}
+
+const struct zn_zone *
+zn_view_match(const struct zn_view *v, const struct zn_qname *q, unsigned *nkey)
+{
+	const struct zn_zone *best = NULL;
+	size_t i;
+
+	for (i = 0; i < v->nzones; i++) {
+		const struct zn_zone *z = &v->zones[i];
+
+		if (z->name[0] == '\0' || z->nrefs == 0)
+			continue;
+		if (best != NULL && z->nlabels <= best->nlabels)
+			continue;
+		if (ends_with(q, q->nlabels, z->name, z->nlabels))
+			best = z;
+	}
+	if (best != NULL)
+		*nkey = q->nlabels - best->nlabels;
+	return best;
+}
+
+/*
+ * Lookups.
+ */
+struct ctx {
+	const struct zn_view *v;
+	const struct zn_qname *q;
+	struct zn_result *r;
+	int err;
+};
+
+/* Add the values of an answer blob; excluded blobs are reported. */
+static bool
+add_answer(struct ctx *c, const struct zn_dataset *ds, const uint8_t *b,
+    size_t len, const char *subject)
+{
+	size_t off = 1;
+
+	if (len < 1 || (b[0] & ZN_ANS_EXCLUDED))
+		return false;
+	while (off + 6 <= len) {
+		struct zn_resval *rv;
+		uint8_t tl = b[off + 5];
+
+		if (off + 6 + tl > len) {
+			c->err = -EIO;
+			break;
+		}
+		if (c->r->nval == ZN_RES_VALS) {
+			c->r->flags |= ZN_R_TRUNC;
+			break;
+		}
+		rv = &c->r->val[c->r->nval++];
+		rv->ds = ds;
+		rv->a = zn_get32(b + off);
+		rv->tkind = b[off + 4];
+		rv->tlen = tl;
+		rv->txt = (const char *)b + off + 6;
+		rv->subject = subject;
+		off += 6 + tl;
+	}
+	c->r->flags |= ZN_R_LISTED;
+	return true;
+}
+
+static int
+value_of(const struct ctx *c, const uint8_t *idp, MDB_val *blob)
+{
+	uint8_t k[4];
+	MDB_val key = { 4, k };
+
+	memcpy(k, idp, 4);
+	return mdb_get(c->v->txn, c->v->db->values, &key, blob);
+}
+
+/*
+ * The interval of dataset dbi holding address addr (alen 4 or 16), or
+ * with any address in [addr, hi] if hi != NULL.  Returns 1 and the value
+ * blob if found, 0 if not, negative on error.
+ */
+static int
+interval_find(const struct ctx *c, unsigned dbi, const uint8_t *addr,
+    const uint8_t *hi, size_t alen, MDB_val *blob)
+{
+	uint8_t kb[17];
+	MDB_cursor *cur;
+	MDB_val key = { alen + 1, kb }, val;
+	const uint8_t *lo;
+	int rc;
+
+	kb[0] = alen == 4 ? ZN_KEY_IP4 : ZN_KEY_IP6;
+	memcpy(kb + 1, addr, alen);
+	if ((rc = mdb_cursor_open(c->v->txn, dbi, &cur)) != 0)
+		return zn_mdb_errno(rc);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return zn_mdb_errno(rc);
+	if (key.mv_size != alen + 1 || ((uint8_t *)key.mv_data)[0] != kb[0])
+		return 0;
+	if (val.mv_size != alen + 4)
+		return -EIO;
+	lo = val.mv_data;
+	if (memcmp(lo, hi != NULL ? hi : addr, alen) > 0)
+		return 0;
+	if (blob == NULL)
+		return 1;
+	if ((rc = value_of(c, lo + alen, blob)) != 0)
+		return rc == MDB_NOTFOUND ? -EIO : zn_mdb_errno(rc);
+	return 1;
+}
+
+/* Parse the reversed IPv4 of labels [0, n); 0 or -1. */
+static int
+rev_ip4(const struct zn_qname *q, unsigned first, unsigned n, uint8_t *a)
+{
+	unsigned i, j;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *l = q->buf + q->off[first + i];
+		unsigned v = 0;
+
+		if (q->len[first + i] > 3)
+			return -1;
+		for (j = 0; j < q->len[first + i]; j++) {
+			if (l[j] < '0' || l[j] > '9')
+				return -1;
+			v = v * 10 + (l[j] - '0');
+		}
+		if (v > 255)
+			return -1;
+		a[n - 1 - i] = v;
+	}
+	return 0;
+}
+
+static int
+hexval(uint8_t ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* Parse n reversed nibbles; the address bits past them are zero. */
+static int
+rev_ip6(const struct zn_qname *q, unsigned first, unsigned n, uint8_t *a)
+{
+	unsigned i;
+
+	memset(a, 0, 16);
+	for (i = 0; i < n; i++) {
+		unsigned nib = n - 1 - i; /* nibble index from the top */
+		int h;
+
+		if (q->len[first + i] != 1 ||
+		    (h = hexval(q->buf[q->off[first + i]])) < 0)
+			return -1;
+		a[nib / 2] |= nib % 2 ? h : h << 4;
+	}
+	return 0;
+}
+
+/* Look up one address in an IP dataset; also called for ACLs. */
+static int
+lookup_addr(struct ctx *c, const struct zn_dsref *ref, const uint8_t *addr,
+    size_t alen, const char *subject)
+{
+	MDB_val blob;
+	int rc = interval_find(c, ref->dbi, addr, NULL, alen, &blob);
+
+	if (rc <= 0)
+		return rc;
+	add_answer(c, ref->ds, blob.mv_data, blob.mv_size, subject);
+	return 0;
+}
+
+/* Is any address in [lo, hi] listed in the dataset? */
+static int
+range_any(struct ctx *c, const struct zn_dsref *ref, const uint8_t *lo,
+    const uint8_t *hi, size_t alen)
+{
+	return interval_find(c, ref->dbi, lo, hi, alen, NULL);
+}
+
+static void
+set_ip_subject(struct ctx *c, int af, const uint8_t *a)
+{
+	inet_ntop(af, a, c->r->ip_subject, sizeof(c->r->ip_subject));
+}
+
+static int
+lookup_ip(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
+    unsigned first, unsigned n)
+{
+	bool v4 = is_ip4_type(ref->ds->type);
+	uint8_t a[16], hi[16];
+	int rc;
+
+	if (v4) {
+		if (n == 4 && rev_ip4(c->q, first, 4, a) == 0) {
+			set_ip_subject(c, AF_INET, a);
+			return lookup_addr(c, ref, a, 4, c->r->ip_subject);
+		}
+		if (n == 32 && z->has_ip4 && rev_ip6(c->q, first, 32, a) == 0) {
+			static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
+				0, 0, 0, 0xff, 0xff };
+			uint8_t v4a[4];
+
+			if (memcmp(a, mapped, 12) == 0)
+				memcpy(v4a, a + 12, 4);
+			else if (a[0] == 0x20 && a[1] == 0x02)
+				memcpy(v4a, a + 2, 4);
+			else
+				return 0;
+			set_ip_subject(c, AF_INET, v4a);
+			return lookup_addr(c, ref, v4a, 4, c->r->ip_subject);
+		}
+		if (n > 0 && n < 4 && rev_ip4(c->q, first, n, a) == 0) {
+			memset(hi, 0xff, 4);
+			memcpy(hi, a, n);
+			memset(a + n, 0, 4 - n);
+			if ((rc = range_any(c, ref, a, hi, 4)) > 0)
+				c->r->flags |= ZN_R_ENT;
+			return rc < 0 ? rc : 0;
+		}
+		return 0;
+	}
+	if (n == 32 && rev_ip6(c->q, first, 32, a) == 0) {
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			0, 0xff, 0xff };
+
+		/* v4-mapped names go to the IPv4 datasets only */
+		if (z->has_ip4 && memcmp(a, mapped, 12) == 0)
+			return 0;
+		set_ip_subject(c, AF_INET6, a);
+		return lookup_addr(c, ref, a, 16, c->r->ip_subject);
+	}
+	if (n > 0 && n < 32 && rev_ip6(c->q, first, n, a) == 0) {
+		unsigned i;
+
+		memcpy(hi, a, 16);
+		for (i = n; i < 32; i++)
+			hi[i / 2] |= i % 2 ? 0x0f : 0xf0;
+		if ((rc = range_any(c, ref, a, hi, 16)) > 0)
+			c->r->flags |= ZN_R_ENT;
+		return rc < 0 ? rc : 0;
+	}
+	return 0;
+}
+
+/*
+ * Name keys: 'N' or 'G', then labels [first, first+n) reversed, each
+ * followed by 0.  Returns the key length or -1 (a label with a NUL byte
+ * can never match a dataset entry).
+ */
+static int
+name_key(const struct zn_qname *q, unsigned first, unsigned n, uint8_t tag,
+    uint8_t *k)
+{
+	size_t len = 1;
+	unsigned i;
+
+	k[0] = tag;
+	for (i = first + n; i-- > first;) {
+		const uint8_t *l = q->buf + q->off[i];
+
+		if (memchr(l, 0, q->len[i]) != NULL ||
+		    len + q->len[i] + 1 > ZN_KEY_MAX - 3)
+			return -1;
+		memcpy(k + len, l, q->len[i]);
+		len += q->len[i];
+		k[len++] = 0;
+	}
+	return (int)len;
+}
+
+/* The key labels [first+skip, first+n) as text, for $ in dnset TXT. */
+static const char *
+name_subject(struct ctx *c, unsigned first, unsigned skip)
+{
+	char *s = c->r->name_subject;
+	unsigned i, pos = 0;
+
+	/* name_subject holds labels from first on; skip whole labels */
+	for (i = 0; i < skip; i++)
+		pos += c->q->len[first + i] + 1;
+	return pos < sizeof(c->r->name_subject) ? s + pos : "";
+}
+
+static void
+fill_name_subject(struct ctx *c, unsigned first, unsigned n)
+{
+	char *s = c->r->name_subject;
+	size_t pos = 0;
+	unsigned i;
+
+	for (i = first; i < first + n; i++) {
+		if (pos + c->q->len[i] + 1 >= sizeof(c->r->name_subject))
+			break;
+		if (i > first)
+			s[pos++] = '.';
+		memcpy(s + pos, c->q->buf + c->q->off[i], c->q->len[i]);
+		pos += c->q->len[i];
+	}
+	s[pos] = '\0';
+}
+
+static int
+lookup_dnset(struct ctx *c, const struct zn_dsref *ref, unsigned first,
+    unsigned n)
+{
+	uint8_t k[ZN_KEY_MAX];
+	MDB_cursor *cur;
+	MDB_val key, val, blob;
+	int klen, rc;
+	unsigned m;
+
+	if (n == 0)
+		return 0;
+	if ((klen = name_key(c->q, first, n, ZN_KEY_NAME, k)) < 0)
+		return 0;
+	fill_name_subject(c, first, n);
+	k[klen] = ZN_NAME_EXACT;
+	key = (MDB_val){ klen + 1, k };
+	if ((rc = mdb_cursor_open(c->v->txn, ref->dbi, &cur)) != 0)
+		return zn_mdb_errno(rc);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return zn_mdb_errno(rc);
+	if (rc == 0 && key.mv_size == (size_t)klen + 1 &&
+	    memcmp(key.mv_data, k, klen + 1) == 0) {
+		/* a plain entry decides, exclusion or not */
+		if (val.mv_size != 4 || (rc = value_of(c, val.mv_data, &blob)))
+			return -EIO;
+		add_answer(c, ref->ds, blob.mv_data, blob.mv_size,
+		    name_subject(c, first, 0));
+		return 0;
+	}
+	/* the first key past the name itself, if it shares the prefix, is a
+	 * wildcard for the name or a name below it */
+	if (rc == 0 && key.mv_size > (size_t)klen &&
+	    memcmp(key.mv_data, k, klen) == 0)
+		c->r->flags |= ZN_R_ENT;
+	/* the longest matching wildcard, stripping at least one label */
+	for (m = n - 1;; m--) {
+		int wl;
+
+		if (m < 128 && (ref->wild_depths[m / 64] >> (m % 64) & 1)) {
+			wl = name_key(c->q, first + (n - m), m, ZN_KEY_NAME, k);
+			if (wl < 0)
+				return 0;
+			k[wl] = ZN_NAME_WILD;
+			key = (MDB_val){ wl + 1, k };
+			rc = mdb_get(c->v->txn, ref->dbi, &key, &val);
+			if (rc == 0) {
+				if (val.mv_size != 4 ||
+				    value_of(c, val.mv_data, &blob) != 0)
+					return -EIO;
+				if (add_answer(c, ref->ds, blob.mv_data,
+				        blob.mv_size,
+				        name_subject(c, first, n - m)))
+					c->r->flags &= ~ZN_R_ENT;
+				return 0;
+			}
+			if (rc != MDB_NOTFOUND)
+				return zn_mdb_errno(rc);
+		}
+		if (m == 0)
+			break;
+	}
+	return 0;
+}
+
+static int
+lookup_generic(struct ctx *c, const struct zn_dsref *ref, unsigned first,
+    unsigned n)
+{
+	uint8_t k[ZN_KEY_MAX];
+	MDB_cursor *cur;
+	MDB_val key, val, blob;
+	int klen, rc;
+	unsigned guard;
+
+	if ((klen = name_key(c->q, first, n, ZN_KEY_GENERIC, k)) < 0)
+		return 0;
+	key = (MDB_val){ klen, k };
+	if ((rc = mdb_cursor_open(c->v->txn, ref->dbi, &cur)) != 0)
+		return zn_mdb_errno(rc);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	for (guard = 0; rc == 0 && guard < 65536; guard++) {
+		const uint8_t *kd = key.mv_data;
+
+		if (key.mv_size < (size_t)klen || memcmp(kd, k, klen) != 0)
+			break;
+		if (key.mv_size != (size_t)klen + 2 || kd[klen] != 0) {
+			/* a name below this one */
+			c->r->flags |= ZN_R_ENT;
+			break;
+		}
+		c->r->flags |= ZN_R_EXISTS;
+		if (val.mv_size != 4 || value_of(c, val.mv_data, &blob) != 0) {
+			rc = -EIO;
+			goto out;
+		}
+		if (c->r->nrr == ZN_RES_RRS) {
+			c->r->flags |= ZN_R_TRUNC;
+			break;
+		}
+		c->r->rr[c->r->nrr++] = (struct zn_resrr){ ref->ds,
+			(uint16_t)(kd[klen] << 8 | kd[klen + 1]), blob.mv_data,
+			(uint32_t)blob.mv_size };
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : zn_mdb_errno(rc);
+out:
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+static int lookup_ref(struct ctx *c, const struct zn_zone *z,
+    const struct zn_dsref *ref, unsigned first, unsigned n);
+
+static int
+lookup_combined(struct ctx *c, const struct zn_zone *z,
+    const struct zn_dsref *ref, unsigned first, unsigned n)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < ref->nsubs && i < ref->ds->nsubsets; i++) {
+		const struct zn_subset *s = &ref->ds->subsets[i];
+
+		for (j = 0; j < s->nsub; j++) {
+			unsigned m = count_labels(s->subzones[j]);
+
+			if (m > n) {
+				/* the name is above the subzone: an ENT if
+				 * the subzone ends with the name */
+				struct zn_qname sq;
+				unsigned k;
+				bool match = true;
+
+				if (zn_qname_from_text(&sq, s->subzones[j]))
+					continue;
+				for (k = 0; k < n && match; k++)
+					match = sq.len[m - n + k] ==
+					        c->q->len[first + k] &&
+					    memcmp(sq.buf + sq.off[m - n + k],
+					        c->q->buf +
+					            c->q->off[first + k],
+					        sq.len[m - n + k]) == 0;
+				if (match)
+					c->r->flags |= ZN_R_ENT;
+				continue;
+			}
+			if (!ends_with(c->q, first + n, s->subzones[j], m))
+				continue;
+			if (n == m)
+				c->r->flags |= ZN_R_EXISTS;
+			rc = lookup_ref(c, z, &ref->subs[i], first, n - m);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+lookup_ref(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
+    unsigned first, unsigned n)
+{
+	switch (ref->ds->type) {
+	case ZN_IP4SET:
+	case ZN_IP4TSET:
+	case ZN_IP4TRIE:
+	case ZN_IP6TSET:
+	case ZN_IP6TRIE:
+		return n == 0 ? 0 : lookup_ip(c, z, ref, first, n);
+	case ZN_DNSET:
+		return lookup_dnset(c, ref, first, n);
+	case ZN_GENERIC:
+		return lookup_generic(c, ref, first, n);
+	case ZN_COMBINED:
+		return lookup_combined(c, z, ref, first, n);
+	case ZN_ACL:
+	case ZN_NTYPES:
+		break;
+	}
+	return 0;
+}
+
+int
+zn_lookup(const struct zn_view *v, const struct zn_zone *z,
+    const struct zn_qname *q, unsigned nkey, struct zn_result *r)
+{
+	struct ctx c = { v, q, r, 0 };
+	size_t i;
+	int rc;
+
+	r->flags = 0;
+	r->nval = r->nrr = 0;
+	r->ip_subject[0] = r->name_subject[0] = '\0';
+	if (nkey > q->nlabels)
+		return -EINVAL;
+	if (nkey == 0)
+		r->flags |= ZN_R_EXISTS;
+	for (i = 0; i < z->nrefs; i++)
+		if ((rc = lookup_ref(&c, z, &z->refs[i], 0, nkey)) != 0)
+			return rc;
+	if (c.err != 0)
+		return c.err;
+	if (r->flags & (ZN_R_LISTED | ZN_R_EXISTS))
+		r->flags &= ~ZN_R_ENT;
+	return 0;
+}
+
+static int
+acl_one(const struct zn_view *v, const struct zn_dsref *ref,
+    const uint8_t *addr, size_t alen, struct zn_resval *val, int *action)
+{
+	struct zn_result r;
+	struct ctx c = { v, NULL, &r, 0 };
+	MDB_val blob;
+	const uint8_t *b;
+	int rc;
+
+	*action = -1;
+	if (ref == NULL)
+		return 0;
+	rc = interval_find(&c, ref->dbi, addr, NULL, alen, &blob);
+	if (rc <= 0)
+		return rc;
+	b = blob.mv_data;
+	if (blob.mv_size < 1 || b[0] > ZN_ACL_LISTED)
+		return -EIO;
+	*action = b[0];
+	if (b[0] == ZN_ACL_LISTED && val != NULL) {
+		r.nval = 0;
+		r.flags = 0;
+		if (!add_answer(&c, ref->ds, b + 1, blob.mv_size - 1, NULL) ||
+		    r.nval == 0)
+			return -EIO;
+		*val = r.val[0];
+	}
+	return 0;
+}
+
+int
+zn_acl_check(const struct zn_view *v, const struct zn_zone *z,
+    const uint8_t *addr, size_t alen, struct zn_resval *val)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff };
+	struct zn_resval gv, zv;
+	int ga, za, rc;
+	/* severity order: ignore > refuse > empty > listed > pass */
+	static const int rank[] = { [ZN_ACL_IGNORE] = 4,
+		[ZN_ACL_REFUSE] = 3,
+		[ZN_ACL_EMPTY] = 2,
+		[ZN_ACL_LISTED] = 1,
+		[ZN_ACL_PASS] = 0 };
+
+	if (alen == 16 && memcmp(addr, mapped, 12) == 0) {
+		addr += 12;
+		alen = 4;
+	}
+	if (alen != 4 && alen != 16)
+		return -EINVAL;
+	rc =
+	    acl_one(v, v->global ? v->global->acl : NULL, addr, alen, &gv, &ga);
+	if (rc == 0)
+		rc = acl_one(v, z ? z->acl : NULL, addr, alen, &zv, &za);
+	if (rc != 0)
+		return rc;
+	if (ga < 0 && za < 0)
+		return ZN_ACL_PASS;
+	if (za < 0 || (ga >= 0 && rank[ga] >= rank[za])) {
+		if (ga == ZN_ACL_LISTED && val != NULL)
+			*val = gv;
+		return ga;
+	}
+	if (za == ZN_ACL_LISTED && val != NULL)
+		*val = zv;
+	return za;
+}
+
+void
+zn_result_render(const struct zn_result *r, uint32_t def_ttl,
+    struct zn_rendered *out)
+{
+	size_t i, j;
+
+	out->na = out->ntxt = 0;
+	out->a_ttl = out->txt_ttl = UINT32_MAX;
+	for (i = 0; i < r->nval; i++) {
+		const struct zn_resval *rv = &r->val[i];
+		uint32_t ttl = rv->ds && rv->ds->ttl ? rv->ds->ttl : def_ttl;
+		char buf[ZN_TXT_OUT_MAX + 1];
+		int tl;
+
+		for (j = 0; j < out->na && out->a[j] != rv->a; j++)
+			;
+		if (j == out->na)
+			out->a[out->na++] = rv->a;
+		if (ttl < out->a_ttl)
+			out->a_ttl = ttl;
+		tl = zn_txt_expand(rv->ds, rv->tkind, rv->txt, rv->tlen,
+		    rv->subject ? rv->subject : "", buf);
+		if (tl < 0)
+			continue;
+		for (j = 0; j < out->ntxt; j++)
+			if (out->tlen[j] == tl &&
+			    memcmp(out->txt[j], buf, tl) == 0)
+				break;
+		if (j == out->ntxt) {
+			memcpy(out->txt[j], buf, tl);
+			out->tlen[j] = tl;
+			out->ntxt++;
+		}
+		if (ttl < out->txt_ttl)
+			out->txt_ttl = ttl;
+	}
+	if (out->na == 0)
+		out->a_ttl = def_ttl;
+	if (out->ntxt == 0)
+		out->txt_ttl = def_ttl;
+}

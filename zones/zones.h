@@ -17,10 +17,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
-#define ZN_NAME_MAX 255	  /* presentation name, no trailing dot */
-#define ZN_TXT_MAX 255	  /* one TXT string as stored */
+#define ZN_NAME_MAX 255 /* presentation name, no trailing dot */
+#define ZN_TXT_MAX 255 /* one TXT string as stored */
 #define ZN_TXT_OUT_MAX 254 /* a TXT after $ substitution (rbldnsd) */
 #define ZN_NS_MAX 32
 #define ZN_KEY_MAX 511 /* LMDB's default maximum key size */
@@ -160,17 +161,17 @@ struct zn_dataset {
 	enum zn_dstype type;
 	char *label; /* "$DATASET type:label", or NULL */
 
-	uint32_t ttl;	  /* last $TTL; 0: not set, use the default */
-	bool has_soa;	  /* first $SOA wins */
+	uint32_t ttl; /* last $TTL; 0: not set, use the default */
+	bool has_soa; /* first $SOA wins */
 	struct zn_soa soa;
-	uint32_t ns_ttl;  /* from the first $NS line */
+	uint32_t ns_ttl; /* from the first $NS line */
 	size_t nns;
 	char *ns[ZN_NS_MAX];
-	char *vars[10];	  /* $0..$9, first definition wins; NULL: unset */
-	char *base;	  /* $= base template or NULL */
+	char *vars[10]; /* $0..$9, first definition wins; NULL: unset */
+	char *base; /* $= base template or NULL */
 	int64_t ts_created; /* $TIMESTAMP, unix time; 0: none */
 	int64_t ts_expires;
-	int64_t mtime;	  /* newest file mtime (serial 0 uses it) */
+	int64_t mtime; /* newest file mtime (serial 0 uses it) */
 
 	struct zn_entry *ent; /* sorted, unique keys */
 	size_t nent;
@@ -179,8 +180,8 @@ struct zn_dataset {
 	struct zn_subset *subsets; /* ZN_COMBINED only */
 	size_t nsubsets;
 
-	size_t nlines;	 /* lines read */
-	size_t nsource;	 /* entries accepted from the source */
+	size_t nlines; /* lines read */
+	size_t nsource; /* entries accepted from the source */
 	size_t nskipped; /* bad lines skipped with a warning */
 };
 
@@ -195,9 +196,9 @@ typedef void (*zn_warn_fn)(void *ctx, const char *msg);
 
 struct zn_parse_opts {
 	bool host_bits_ok; /* rbldnsd -e: 1.2.3.4/8 means 1.0.0.0/8 */
-	bool no_gunzip;	   /* rbldnsd -C */
-	time_t now;	   /* for $TIMESTAMP; 0: time(NULL) */
-	zn_warn_fn warn;   /* may be NULL */
+	bool no_gunzip; /* rbldnsd -C */
+	time_t now; /* for $TIMESTAMP; 0: time(NULL) */
+	zn_warn_fn warn; /* may be NULL */
 	void *warn_ctx;
 };
 
@@ -214,9 +215,9 @@ int zn_dataset_load(enum zn_dstype type, const char *const *files,
     struct zn_err *err);
 
 /* Same, from a memory buffer named "name" in messages (tests, fuzzers). */
-int zn_dataset_load_mem(enum zn_dstype type, const char *name,
-    const char *buf, size_t len, const struct zn_parse_opts *opts,
-    struct zn_dataset **out, struct zn_err *err);
+int zn_dataset_load_mem(enum zn_dstype type, const char *name, const char *buf,
+    size_t len, const struct zn_parse_opts *opts, struct zn_dataset **out,
+    struct zn_err *err);
 
 void zn_dataset_free(struct zn_dataset *ds);
 
@@ -238,8 +239,7 @@ int zn_txt_expand(const struct zn_dataset *ds, int tkind, const char *txt,
     size_t tlen, const char *subject, char *out);
 
 /* Append the canonical text form of an answer blob to buf (for dump). */
-size_t zn_blob_format(const uint8_t *blob, size_t len, char *buf,
-    size_t size);
+size_t zn_blob_format(const uint8_t *blob, size_t len, char *buf, size_t size);
 
 /*
  * Name keys.  Encode a presentation name (relative, no trailing dot; may be
@@ -247,5 +247,192 @@ size_t zn_blob_format(const uint8_t *blob, size_t len, char *buf,
  * -1 if the name is too long or has an empty label.
  */
 int zn_revname(const char *name, size_t len, uint8_t *out, size_t size);
+
+/*
+ * The LMDB database (db.c).
+ *
+ * One environment (a directory holding data.mdb) with these databases:
+ *
+ *   "meta"     "Z" zone-name      -> zone record: u32 n, n x u32 dataset id
+ *                                    (command-line order)
+ *              "D" id[4]          -> dataset record (parameters, counts,
+ *                                    digest, subsets; see db.c)
+ *              "S" "type:files"   -> id[4]: datasets shared by spec string
+ *              "#gen"             -> u64, bumped by every write
+ *              "#ids" / "#vals"   -> u32 next dataset id / value id
+ *   "values"   id[4]              -> interned answer or rrset blob
+ *   "valhash"  BLAKE2b-128(blob)  -> id[4]
+ *   "ds.<id>"  canonical key      -> IP kinds: lo[4|16] id[4]; others: id[4]
+ *
+ * Values are interned, so millions of entries that share a reason cost four
+ * bytes each.  Interned values are never deleted (a later version may
+ * collect unused ones); they are few in practice.
+ */
+struct zn_db;
+
+#define ZN_DB_RDONLY 0x01u
+#define ZN_DB_MAPSIZE_DEFAULT ((size_t)16 << 30)
+
+/* Open (creating dir if needed and not read-only).  mapsize 0: default. */
+int zn_db_open(const char *dir, unsigned flags, size_t mapsize,
+    struct zn_db **out, struct zn_err *err);
+void zn_db_close(struct zn_db *db);
+
+/* A zone spec "zone:type:file[,file...]" as rbldnsd takes it. */
+struct zn_spec {
+	char *zone; /* lower-case, no trailing dot; "" for a global acl */
+	enum zn_dstype type;
+	char *files; /* "file1,file2" as given */
+	char **filev;
+	size_t nfiles;
+};
+int zn_spec_parse(const char *arg, struct zn_spec *spec, struct zn_err *err);
+void zn_spec_cleanup(struct zn_spec *spec);
+
+struct zn_write_stats {
+	size_t puts, dels; /* entry changes written */
+	size_t datasets_new, datasets_dropped;
+};
+
+/*
+ * Replace what the zones named in specs hold, in one write transaction:
+ * each such zone is set to exactly its datasets (in spec order); a dataset
+ * whose spec string ("type:files") is already stored is updated by a
+ * merge-join diff of its entries; datasets no zone uses any more are
+ * dropped.  ds[i] is the parsed dataset of specs[i] (specs with equal
+ * "type:files" may share one).  On any failure nothing is changed.
+ */
+int zn_db_replace(struct zn_db *db, const struct zn_spec *specs,
+    struct zn_dataset *const *ds, size_t n, struct zn_write_stats *st,
+    struct zn_err *err);
+
+/*
+ * Read views (lookup.c).  A view is a read transaction plus the zone table
+ * read from it.  zn_view_refresh() renews the transaction (cheap) and
+ * reloads the zone table only when the generation changed.  Everything a
+ * lookup returns points into the view and is valid until the next
+ * refresh or close.  One view per thread.
+ */
+struct zn_view;
+
+struct zn_dsref {
+	struct zn_dataset *ds; /* parameters only (no entries) */
+	unsigned dbi; /* MDB_dbi of its entries */
+	uint32_t id;
+	uint64_t wild_depths[2]; /* dnset: label counts that have wildcards */
+	struct zn_dsref *subs; /* combined: one per subset */
+	size_t nsubs;
+};
+
+struct zn_zone {
+	char name[ZN_NAME_MAX + 1];
+	unsigned nlabels;
+	struct zn_dsref *refs; /* data datasets, in spec order */
+	size_t nrefs;
+	struct zn_dsref *acl; /* the zone's acl, or NULL */
+	const struct zn_dataset *soa_ds; /* first dataset with $SOA or NULL */
+	const struct zn_dataset *ns_ds; /* first dataset with $NS or NULL */
+	bool has_ip4, has_ip6; /* for v4-mapped / 6to4 queries */
+};
+
+int zn_view_open(struct zn_db *db, struct zn_view **out, struct zn_err *err);
+/* Returns 1 if the zone table changed, 0 if not, negative on error. */
+int zn_view_refresh(struct zn_view *v, struct zn_err *err);
+void zn_view_close(struct zn_view *v);
+/* The zone table and the global acl (zone "") of a view. */
+const struct zn_zone *zn_view_zones(const struct zn_view *v, size_t *n);
+const struct zn_zone *zn_view_global_acl(const struct zn_view *v);
+uint64_t zn_view_generation(const struct zn_view *v);
+
+/* A query name as labels, lower-cased, leftmost label first. */
+#define ZN_LABELS_MAX 128
+struct zn_qname {
+	unsigned nlabels;
+	uint8_t len[ZN_LABELS_MAX];
+	uint8_t off[ZN_LABELS_MAX]; /* into buf */
+	uint8_t buf[256];
+};
+/* From presentation ("2.0.0.127.bl.test", trailing dot optional; no
+ * escapes) or from an uncompressed wire name.  0 or -EINVAL. */
+int zn_qname_from_text(struct zn_qname *q, const char *s);
+int zn_qname_from_wire(struct zn_qname *q, const uint8_t *w, size_t len);
+
+/* The most specific served zone that is a suffix of q, or NULL.
+ * *nkey is set to the number of leftmost labels left of the zone. */
+const struct zn_zone *zn_view_match(const struct zn_view *v,
+    const struct zn_qname *q, unsigned *nkey);
+
+#define ZN_RES_VALS 64
+#define ZN_RES_RRS 32
+
+/* One A/TXT value found by a lookup. */
+struct zn_resval {
+	const struct zn_dataset *ds; /* for $n, $= and the TTL */
+	uint32_t a;
+	uint8_t tkind, tlen;
+	const char *txt; /* unexpanded; points into the map */
+	const char *subject;
+};
+/* One generic rrset found by a lookup. */
+struct zn_resrr {
+	const struct zn_dataset *ds;
+	uint16_t type;
+	const uint8_t *rrset; /* see "rrset" blob above */
+	uint32_t len;
+};
+
+#define ZN_R_LISTED 0x01u /* A/TXT values found */
+#define ZN_R_EXISTS 0x02u /* the name exists (apex, subzone, generic) */
+#define ZN_R_ENT 0x04u /* something is listed below the name */
+#define ZN_R_TRUNC 0x08u /* more values than ZN_RES_VALS/RRS: cut */
+
+struct zn_result {
+	unsigned flags;
+	size_t nval;
+	struct zn_resval val[ZN_RES_VALS];
+	size_t nrr;
+	struct zn_resrr rr[ZN_RES_RRS];
+	char ip_subject[48]; /* the queried address, if an IP */
+	char name_subject[ZN_NAME_MAX + 1]; /* the key as a name */
+};
+
+/*
+ * Look up the nkey leftmost labels of q in zone z with rbldnsd's
+ * semantics, merging all datasets of the zone.  No allocation; at most
+ * one LMDB cursor operation per IP dataset (two for a 6to4 name), and for
+ * name datasets one plus one per label count that holds wildcards.
+ * 0 or a negative errno (-EIO for a damaged database).
+ */
+int zn_lookup(const struct zn_view *v, const struct zn_zone *z,
+    const struct zn_qname *q, unsigned nkey, struct zn_result *r);
+
+/*
+ * Client policy: the action (ZN_ACL_*) for a client address (4 or 16
+ * bytes) under the global acl and zone z's acl, with rbldnsd's precedence
+ * (ignore > refuse > empty > listed > pass); ZN_ACL_PASS if none matches.
+ * For ZN_ACL_LISTED, *val is the value to answer.
+ */
+int zn_acl_check(const struct zn_view *v, const struct zn_zone *z,
+    const uint8_t *addr, size_t alen, struct zn_resval *val);
+
+/*
+ * The answer as a DNS server sends it: A values deduplicated (first-seen
+ * order), TXT expanded and deduplicated; TTLs the minimum over the values
+ * of each type (dataset $TTL, else def_ttl).
+ */
+struct zn_rendered {
+	size_t na;
+	uint32_t a[ZN_RES_VALS];
+	uint32_t a_ttl;
+	size_t ntxt;
+	uint8_t tlen[ZN_RES_VALS];
+	char txt[ZN_RES_VALS][ZN_TXT_OUT_MAX];
+	uint32_t txt_ttl;
+};
+void zn_result_render(const struct zn_result *r, uint32_t def_ttl,
+    struct zn_rendered *out);
+
+/* Canonical dump of one zone or all (zone NULL) to a stdio stream. */
+int zn_db_dump(struct zn_db *db, const char *zone, FILE *f, struct zn_err *err);
 
 #endif /* ZONES_H */

@@ -1,0 +1,774 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Answering one DNS query from the mirror.  The checks run in a fixed
+ * order and leave by "drop" (no answer at all) or by an answer with an
+ * RCODE, like unwind's check_query: a packet that is not a query, or a
+ * client the acl ignores, is dropped; a query we cannot parse gets
+ * FORMERR; what we do not implement gets NOTIMP; names outside our zones
+ * get REFUSED.
+ *
+ * Where rbldnsd is wrong we are not (REFERENCE-rbldnsd.md section 10):
+ * answers that do not fit set TC (and TCP carries them whole), EDNS
+ * queries always get an OPT, version > 0 gets BADVERS, empty non-terminals
+ * get NODATA, and the negative SOA TTL is min(SOA TTL, MINIMUM).
+ */
+#include "config.h"
+
+#include "query.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define DNS_HDR 12
+#define T_A 1
+#define T_NS 2
+#define T_SOA 6
+#define T_MX 15
+#define T_TXT 16
+#define T_AAAA 28
+#define T_OPT 41
+#define T_ANY 255
+#define C_IN 1
+#define C_CH 3
+#define C_ANY 255
+#define RC_NOERROR 0
+#define RC_FORMERR 1
+#define RC_SERVFAIL 2
+#define RC_NXDOMAIN 3
+#define RC_NOTIMP 4
+#define RC_REFUSED 5
+#define RC_BADVERS 16
+#define OPT_LEN 11
+
+/* The parsed question and EDNS state of a query. */
+struct q {
+	const uint8_t *pkt;
+	size_t len;
+	size_t qend; /* end of the question section */
+	size_t qname_len; /* wire length of the qname */
+	uint16_t qtype, qclass;
+	bool edns;
+	uint8_t edns_version;
+	uint16_t edns_size;
+	bool do_bit;
+	struct zn_qname name;
+};
+
+/* An answer being written, with a hard limit. */
+struct ans {
+	uint8_t *p;
+	size_t len;
+	size_t limit; /* bytes we may use, OPT space already set aside */
+	bool full; /* something did not fit */
+	unsigned an, ns, ar;
+};
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = (uint8_t)v;
+}
+
+static bool
+emit(struct ans *a, const void *d, size_t n)
+{
+	if (a->full || a->len + n > a->limit) {
+		a->full = true;
+		return false;
+	}
+	memcpy(a->p + a->len, d, n);
+	a->len += n;
+	return true;
+}
+
+static bool
+emit16(struct ans *a, uint16_t v)
+{
+	uint8_t b[2];
+
+	put16(b, v);
+	return emit(a, b, 2);
+}
+
+static bool
+emit32(struct ans *a, uint32_t v)
+{
+	uint8_t b[4] = { v >> 24, v >> 16, v >> 8, v };
+
+	return emit(a, b, 4);
+}
+
+/* Skip a possibly compressed name at *off; false if malformed. */
+static bool
+skip_name(const uint8_t *p, size_t len, size_t *off)
+{
+	size_t o = *off;
+
+	while (o < len) {
+		uint8_t l = p[o];
+
+		if (l == 0) {
+			*off = o + 1;
+			return true;
+		}
+		if ((l & 0xc0) == 0xc0) {
+			if (o + 2 > len)
+				return false;
+			*off = o + 2; /* the target is not read */
+			return true;
+		}
+		if ((l & 0xc0) != 0 || o + 1 + l > len)
+			return false;
+		o += 1 + l;
+	}
+	return false;
+}
+
+/*
+ * Parse header, question and the additional section.  Returns -1 to
+ * drop, else an RCODE (0 if the query is fine).
+ */
+static int
+parse_query(const uint8_t *pkt, size_t len, struct q *q)
+{
+	size_t off = DNS_HDR, i;
+	uint16_t qd, an, ns, ar;
+
+	memset(q, 0, sizeof(*q));
+	q->pkt = pkt;
+	q->len = len;
+	if (len < DNS_HDR || (pkt[2] & 0x80))
+		return -1; /* too short to answer, or a response */
+	qd = get16(pkt + 4);
+	an = get16(pkt + 6);
+	ns = get16(pkt + 8);
+	ar = get16(pkt + 10);
+	if (qd != 1)
+		return RC_FORMERR;
+	/* the question name: no compression in a question */
+	while (off < len && pkt[off] != 0) {
+		uint8_t l = pkt[off];
+
+		if ((l & 0xc0) != 0 || off + 1 + l >= len)
+			return RC_FORMERR;
+		off += 1 + l;
+		if (off - DNS_HDR > 255)
+			return RC_FORMERR;
+	}
+	if (off + 5 > len)
+		return RC_FORMERR;
+	q->qname_len = off + 1 - DNS_HDR;
+	if (zn_qname_from_wire(&q->name, pkt + DNS_HDR, q->qname_len) != 0)
+		return RC_FORMERR;
+	q->qtype = get16(pkt + off + 1);
+	q->qclass = get16(pkt + off + 3);
+	q->qend = off + 5;
+	if (an != 0 || ns != 0)
+		return RC_FORMERR;
+	off = q->qend;
+	for (i = 0; i < ar; i++) {
+		uint16_t type, rdlen;
+		size_t name_at = off;
+
+		if (!skip_name(pkt, len, &off) || off + 10 > len)
+			return RC_FORMERR;
+		type = get16(pkt + off);
+		rdlen = get16(pkt + off + 8);
+		if (off + 10 + rdlen > len)
+			return RC_FORMERR;
+		if (type == T_OPT) {
+			if (q->edns || pkt[name_at] != 0)
+				return RC_FORMERR; /* two OPTs, or not root */
+			q->edns = true;
+			q->edns_size = get16(pkt + off + 2);
+			q->edns_version = pkt[off + 5];
+			q->do_bit = (pkt[off + 6] & 0x80) != 0;
+		}
+		off += 10 + rdlen;
+	}
+	if (off != len)
+		return RC_FORMERR; /* trailing garbage */
+	return RC_NOERROR;
+}
+
+static uint32_t
+clamp_ttl(const struct query_cfg *cfg, uint32_t ttl)
+{
+	if (ttl == 0)
+		ttl = cfg->ttl_def;
+	if (cfg->ttl_min && ttl < cfg->ttl_min)
+		ttl = cfg->ttl_min;
+	if (cfg->ttl_max && ttl > cfg->ttl_max)
+		ttl = cfg->ttl_max;
+	return ttl;
+}
+
+/* An RR header with a compression pointer as owner. */
+static bool
+rr_head(struct ans *a, uint16_t owner, uint16_t type, uint16_t class,
+    uint32_t ttl, uint16_t rdlen)
+{
+	return emit16(a, 0xc000 | owner) && emit16(a, type) &&
+	    emit16(a, class) && emit32(a, ttl) && emit16(a, rdlen);
+}
+
+/* A presentation name as an uncompressed wire name. */
+static size_t
+text_to_wire(const char *s, uint8_t *w, size_t size)
+{
+	size_t n = 0, start = 0, i, sl = strlen(s);
+
+	if (sl > 0 && s[sl - 1] == '.')
+		sl--;
+	for (i = 0; i <= sl && sl > 0; i++) {
+		size_t l;
+
+		if (i < sl && s[i] != '.')
+			continue;
+		l = i - start;
+		if (l == 0 || l > 63 || n + 1 + l + 1 > size)
+			return 0;
+		w[n++] = (uint8_t)l;
+		memcpy(w + n, s + start, l);
+		n += l;
+		start = i + 1;
+	}
+	if (n + 1 > size)
+		return 0;
+	w[n++] = 0;
+	return n;
+}
+
+static bool
+rr_name_rdata(struct ans *a, uint16_t owner, uint16_t type, uint32_t ttl,
+    const char *name)
+{
+	uint8_t w[256];
+	size_t n = text_to_wire(name, w, sizeof(w));
+
+	if (n == 0)
+		return true; /* an unusable name in the data: leave it out */
+	return rr_head(a, owner, type, C_IN, ttl, (uint16_t)n) && emit(a, w, n);
+}
+
+static uint32_t
+zone_serial(const struct zn_zone *z)
+{
+	int64_t newest = 0;
+	size_t i;
+
+	if (z->soa_ds->soa.serial != 0)
+		return z->soa_ds->soa.serial;
+	for (i = 0; i < z->nrefs; i++)
+		if (z->refs[i].ds->mtime > newest)
+			newest = z->refs[i].ds->mtime;
+	return (uint32_t)newest;
+}
+
+static bool
+rr_soa(struct ans *a, const struct query_cfg *cfg, const struct zn_zone *z,
+    uint16_t owner, bool negative)
+{
+	const struct zn_soa *s = &z->soa_ds->soa;
+	uint8_t m[256], r[256];
+	size_t ml = text_to_wire(s->mname, m, sizeof(m));
+	size_t rl = text_to_wire(s->rname, r, sizeof(r));
+	uint32_t ttl = clamp_ttl(cfg, s->ttl);
+
+	if (negative && s->minimum < ttl)
+		ttl = s->minimum; /* RFC 2308 */
+	if (ml == 0 || rl == 0)
+		return true;
+	return rr_head(a, owner, T_SOA, C_IN, ttl, (uint16_t)(ml + rl + 20)) &&
+	    emit(a, m, ml) && emit(a, r, rl) && emit32(a, zone_serial(z)) &&
+	    emit32(a, s->refresh) && emit32(a, s->retry) &&
+	    emit32(a, s->expire) && emit32(a, s->minimum);
+}
+
+static bool
+rr_ns_all(struct ans *a, const struct query_cfg *cfg, const struct zn_zone *z,
+    uint16_t owner, unsigned *count)
+{
+	const struct zn_dataset *ds = z->ns_ds;
+	size_t i;
+
+	for (i = 0; i < ds->nns; i++) {
+		if (!rr_name_rdata(a, owner, T_NS, clamp_ttl(cfg, ds->ns_ttl),
+		        ds->ns[i]))
+			return false;
+		(*count)++;
+	}
+	return true;
+}
+
+/* Generic records of one type from a lookup result. */
+static bool
+rr_generic(struct ans *a, const struct query_cfg *cfg,
+    const struct zn_result *r, uint16_t type, uint16_t owner, unsigned *count)
+{
+	size_t i, off;
+
+	for (i = 0; i < r->nrr; i++) {
+		const struct zn_resrr *rr = &r->rr[i];
+
+		if (rr->type != type && type != T_ANY)
+			continue;
+		for (off = 0; off + 6 <= rr->len;) {
+			const uint8_t *b = rr->rrset + off;
+			uint32_t ttl = (uint32_t)b[0] << 24 | b[1] << 16 |
+			    b[2] << 8 | b[3];
+			uint16_t rdlen = get16(b + 4);
+
+			if (off + 6 + rdlen > rr->len)
+				break;
+			if (ttl == 0 && rr->ds != NULL)
+				ttl = rr->ds->ttl;
+			if (!rr_head(a, owner, rr->type, C_IN,
+			        clamp_ttl(cfg, ttl), rdlen) ||
+			    !emit(a, b + 6, rdlen))
+				return false;
+			(*count)++;
+			off += 6 + rdlen;
+		}
+	}
+	return true;
+}
+
+static bool
+rr_values(struct ans *a, const struct zn_rendered *out, uint16_t qtype,
+    const struct query_cfg *cfg, unsigned *count)
+{
+	size_t i;
+
+	if (qtype == T_A || qtype == T_ANY)
+		for (i = 0; i < out->na; i++) {
+			if (!rr_head(a, DNS_HDR, T_A, C_IN,
+			        clamp_ttl(cfg, out->a_ttl), 4) ||
+			    !emit32(a, out->a[i]))
+				return false;
+			(*count)++;
+		}
+	if (qtype == T_TXT || qtype == T_ANY)
+		for (i = 0; i < out->ntxt; i++) {
+			uint8_t l = out->tlen[i];
+
+			if (!rr_head(a, DNS_HDR, T_TXT, C_IN,
+			        clamp_ttl(cfg, out->txt_ttl), l + 1) ||
+			    !emit(a, &l, 1) || !emit(a, out->txt[i], l))
+				return false;
+			(*count)++;
+		}
+	return true;
+}
+
+/* Glue: generic A records of the NS names that lie in served zones. */
+static void
+rr_glue(struct ans *a, const struct query_cfg *cfg, const struct zn_view *v,
+    const struct zn_zone *z, struct zn_result *tmp)
+{
+	const struct zn_dataset *ds = z->ns_ds;
+	size_t i, j, off;
+
+	for (i = 0; i < ds->nns && !a->full; i++) {
+		struct zn_qname nq;
+		const struct zn_zone *gz;
+		uint8_t w[256];
+		size_t wl;
+		unsigned nkey;
+
+		if (zn_qname_from_text(&nq, ds->ns[i]) != 0 ||
+		    (gz = zn_view_match(v, &nq, &nkey)) == NULL ||
+		    zn_lookup(v, gz, &nq, nkey, tmp) != 0 ||
+		    (wl = text_to_wire(ds->ns[i], w, sizeof(w))) == 0)
+			continue;
+		for (j = 0; j < tmp->nrr; j++) {
+			const struct zn_resrr *rr = &tmp->rr[j];
+
+			if (rr->type != T_A && rr->type != T_AAAA)
+				continue;
+			for (off = 0; off + 6 <= rr->len;) {
+				const uint8_t *b = rr->rrset + off;
+				uint16_t rdlen = get16(b + 4);
+				uint32_t ttl = (uint32_t)b[0] << 24 |
+				    b[1] << 16 | b[2] << 8 | b[3];
+				size_t mark = a->len;
+
+				if (off + 6 + rdlen > rr->len)
+					break;
+				if (!emit(a, w, wl) || !emit16(a, rr->type) ||
+				    !emit16(a, C_IN) ||
+				    !emit32(a, clamp_ttl(cfg, ttl)) ||
+				    !emit16(a, rdlen) ||
+				    !emit(a, b + 6, rdlen)) {
+					a->len = mark;
+					return;
+				}
+				a->ar++;
+				off += 6 + rdlen;
+			}
+		}
+	}
+}
+
+/* Is the key the RFC 5782 test point (1) or its negative twin (-1)? */
+static int
+test_point(const struct zn_zone *z, const struct zn_qname *n, unsigned nkey)
+{
+	/* ::ffff:7f00:2 reversed; nibbles 12..31 are zero */
+	static const char v6[] = "2000"
+	                         "00f7"
+	                         "ffff";
+	const uint8_t *l0 = n->buf + n->off[0];
+	unsigned i;
+	bool ip4 = nkey == 4 && z->has_ip4;
+	bool ip6 = nkey == 32 && (z->has_ip6 || z->has_ip4);
+
+	if (ip4) {
+		for (i = 1; i < 4; i++) {
+			static const char *const t[] = { "", "0", "0", "127" };
+
+			if (n->len[i] != strlen(t[i]) ||
+			    memcmp(n->buf + n->off[i], t[i], n->len[i]) != 0)
+				ip4 = false;
+		}
+	}
+	if (ip6) {
+		for (i = 1; i < 32; i++)
+			if (n->len[i] != 1 ||
+			    n->buf[n->off[i]] != (i < 12 ? v6[i] : '0'))
+				ip6 = false;
+	}
+	if (ip4 || ip6) {
+		if (n->len[0] == 1 && l0[0] == '2')
+			return 1;
+		if (n->len[0] == 1 && l0[0] == '1')
+			return -1;
+		return 0;
+	}
+	if (nkey == 1) {
+		size_t i2;
+		bool names = false;
+
+		for (i2 = 0; i2 < z->nrefs; i2++)
+			names |= z->refs[i2].ds->type == ZN_DNSET;
+		if (!names)
+			return 0;
+		if (n->len[0] == 4 && memcmp(l0, "test", 4) == 0)
+			return 1;
+		if (n->len[0] == 7 && memcmp(l0, "invalid", 7) == 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+info_qname(struct query_info *info, const struct zn_qname *n)
+{
+	size_t pos = 0;
+	unsigned i;
+
+	for (i = 0; i < n->nlabels; i++) {
+		if (pos + n->len[i] + 2 >= sizeof(info->qname))
+			break;
+		memcpy(info->qname + pos, n->buf + n->off[i], n->len[i]);
+		pos += n->len[i];
+		info->qname[pos++] = '.';
+	}
+	if (pos == 0)
+		info->qname[pos++] = '.';
+	else if (n->nlabels > 0)
+		pos--;
+	info->qname[pos] = '\0';
+}
+
+/* Offset in the packet of the zone's apex inside the qname. */
+static uint16_t
+apex_offset(const struct zn_qname *n, unsigned nkey)
+{
+	size_t off = DNS_HDR;
+	unsigned i;
+
+	for (i = 0; i < nkey; i++)
+		off += 1 + n->len[i];
+	return (uint16_t)off;
+}
+
+/* version.bind or version.server */
+static bool
+version_query(const struct zn_qname *n)
+{
+	return n->nlabels == 2 && n->len[0] == 7 &&
+	    memcmp(n->buf + n->off[0], "version", 7) == 0 &&
+	    ((n->len[1] == 4 && memcmp(n->buf + n->off[1], "bind", 4) == 0) ||
+	        (n->len[1] == 6 &&
+	            memcmp(n->buf + n->off[1], "server", 6) == 0));
+}
+
+/*
+ * The answer section and rcode for a query to zone z; sets *negative
+ * when an SOA belongs in the authority section.
+ */
+static int
+answer_zone(const struct query_cfg *cfg, const struct zn_view *v,
+    const struct q *q, const struct zn_zone *z, unsigned nkey,
+    const uint8_t *client, size_t clen, struct ans *a, bool *negative,
+    bool *positive, struct query_info *info)
+{
+	static _Thread_local struct zn_result r;
+	static _Thread_local struct zn_rendered out;
+	struct zn_resval aval;
+	uint16_t apex = apex_offset(&q->name, nkey), t = q->qtype;
+	int acl, tp;
+	bool listed;
+
+	acl = zn_acl_check(v, z, client, clen, &aval);
+	if (acl < 0)
+		return RC_SERVFAIL;
+	if (acl == ZN_ACL_IGNORE)
+		return -1;
+	if (acl == ZN_ACL_REFUSE)
+		return RC_REFUSED;
+
+	if (nkey == 0 && (t == T_SOA || t == T_NS || t == T_ANY)) {
+		bool soa = t == T_SOA || t == T_ANY,
+		     ns = t == T_NS || t == T_ANY;
+
+		if ((soa && z->soa_ds == NULL) || (ns && z->ns_ds == NULL))
+			return RC_REFUSED;
+		if (soa) {
+			if (!rr_soa(a, cfg, z, apex, false))
+				return RC_NOERROR;
+			a->an++;
+		}
+		if (ns && !rr_ns_all(a, cfg, z, apex, &a->an))
+			return RC_NOERROR;
+		if (t == T_ANY) {
+			if (zn_lookup(v, z, &q->name, nkey, &r) == 0)
+				rr_generic(a, cfg, &r, T_ANY, apex, &a->an);
+		}
+		*positive = true;
+		return RC_NOERROR;
+	}
+	if (zn_lookup(v, z, &q->name, nkey, &r) != 0)
+		return RC_SERVFAIL;
+	if (acl == ZN_ACL_EMPTY) {
+		r.nval = 0;
+		r.flags &= ~ZN_R_LISTED;
+	} else if (acl == ZN_ACL_LISTED && nkey > 0) {
+		char subj[INET6_ADDRSTRLEN];
+
+		if (inet_ntop(clen == 4 ? AF_INET : AF_INET6, client, subj,
+		        sizeof(subj)) == NULL)
+			subj[0] = '\0';
+		aval.subject = subj;
+		r.nval = 1;
+		r.val[0] = aval;
+		r.flags |= ZN_R_LISTED;
+		zn_result_render(&r, cfg->ttl_def, &out);
+		goto render_done;
+	}
+	tp = test_point(z, &q->name, nkey);
+	if (tp < 0) {
+		r.nval = 0;
+		r.flags &= ~ZN_R_LISTED;
+	} else if (tp > 0 && !(r.flags & ZN_R_LISTED)) {
+		static const char txt[] = "RFC 5782 test point";
+
+		r.val[0] = (struct zn_resval){ NULL, ZN_DEFAULT_A, ZN_TXT_TEXT,
+			sizeof(txt) - 1, txt, "" };
+		r.nval = 1;
+		r.flags |= ZN_R_LISTED;
+	}
+	zn_result_render(&r, cfg->ttl_def, &out);
+render_done:
+	listed = (r.flags & ZN_R_LISTED) != 0;
+	info->listed = listed;
+	if (listed)
+		rr_values(a, &out, t, cfg, &a->an);
+	rr_generic(a, cfg, &r, t, DNS_HDR, &a->an);
+	if (a->an > 0) {
+		*positive = true;
+		return RC_NOERROR;
+	}
+	*negative = true;
+	if (listed || (r.flags & (ZN_R_EXISTS | ZN_R_ENT)) || r.nrr > 0)
+		return RC_NOERROR; /* NODATA */
+	return RC_NXDOMAIN;
+}
+
+size_t
+query_answer(const struct query_cfg *cfg, const struct zn_view *v,
+    const uint8_t *pkt, size_t len, const uint8_t *client, size_t clen,
+    bool tcp, uint8_t *out, size_t outsize, struct query_info *info)
+{
+	static _Thread_local struct zn_result glue;
+	struct query_info dummy;
+	struct q q;
+	struct ans a = { out, 0, 0, false, 0, 0, 0 };
+	const struct zn_zone *z = NULL;
+	unsigned nkey = 0;
+	size_t limit, hdr_end;
+	bool negative = false, positive = false, aa = false;
+	int rc;
+
+	if (info == NULL)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	info->dropped = true;
+	rc = parse_query(pkt, len, &q);
+	if (rc < 0 || outsize < DNS_HDR + OPT_LEN)
+		return 0;
+	info->qtype = q.qtype;
+	info->qclass = q.qclass;
+	if (q.qend > 0)
+		info_qname(info, &q.name);
+
+	/* the limit for this answer, with room for our OPT */
+	limit = tcp ? QUERY_MAX_TCP : 512;
+	if (!tcp && q.edns) {
+		size_t want = q.edns_size < 512 ? 512 : q.edns_size;
+
+		limit = want < cfg->edns_size ? want : cfg->edns_size;
+	}
+	if (limit > outsize)
+		limit = outsize;
+	a.limit = limit - (q.edns ? OPT_LEN : 0);
+
+	/* header and, when we have one, the question */
+	memcpy(out, pkt, 4);
+	out[2] = 0x80 | (pkt[2] & 0x79); /* QR, opcode, RD */
+	out[3] = 0;
+	memset(out + 4, 0, 8);
+	a.len = DNS_HDR;
+	if (rc == RC_NOERROR || (rc != RC_FORMERR && q.qend > 0)) {
+		if (!emit(&a, pkt + DNS_HDR, q.qend - DNS_HDR))
+			return 0;
+		put16(out + 4, 1);
+	}
+	hdr_end = a.len;
+	if (rc != RC_NOERROR)
+		goto finish;
+	if ((pkt[2] >> 3 & 0x0f) != 0 || (pkt[2] & 0x06) != 0) {
+		rc = RC_NOTIMP; /* opcode, or AA/TC set in a query */
+		goto finish;
+	}
+	if (q.edns && q.edns_version > 0) {
+		rc = RC_BADVERS;
+		goto finish;
+	}
+	if (q.qclass == C_CH) {
+		if (cfg->version != NULL && version_query(&q.name) &&
+		    (q.qtype == T_TXT || q.qtype == T_ANY)) {
+			size_t vl = strlen(cfg->version);
+			uint8_t l = vl > 255 ? 255 : (uint8_t)vl;
+
+			if (rr_head(&a, DNS_HDR, T_TXT, C_CH, 0, l + 1) &&
+			    emit(&a, &l, 1) && emit(&a, cfg->version, l))
+				a.an++;
+			rc = RC_NOERROR;
+		} else
+			rc = RC_REFUSED;
+		goto finish;
+	}
+	if (q.qclass != C_IN && q.qclass != C_ANY) {
+		rc = RC_REFUSED;
+		goto finish;
+	}
+	if (q.qtype >= 250 && q.qtype != T_ANY) {
+		rc = RC_NOTIMP; /* AXFR, IXFR, TSIG, CAA, ... */
+		goto finish;
+	}
+	if ((z = zn_view_match(v, &q.name, &nkey)) == NULL) {
+		rc = RC_REFUSED;
+		goto finish;
+	}
+	info->zone = z;
+	aa = q.qclass == C_IN;
+	rc = answer_zone(cfg, v, &q, z, nkey, client, clen, &a, &negative,
+	    &positive, info);
+	if (rc < 0)
+		return 0; /* the acl ignores this client */
+	if (a.full) {
+		/* the answer does not fit: TC, and nothing but the
+		 * question (RFC 2181 9: a client must retry over TCP) */
+		a.full = false;
+		a.len = hdr_end;
+		a.an = a.ns = a.ar = 0;
+		out[2] |= 0x02;
+		info->truncated = true;
+		negative = positive = false;
+	}
+	if (negative && z->soa_ds != NULL) {
+		if (rr_soa(&a, cfg, z, apex_offset(&q.name, nkey), true))
+			a.ns++;
+		if (a.full) {
+			a.full = false;
+			a.len = hdr_end;
+			a.an = a.ns = 0;
+			out[2] |= 0x02;
+			info->truncated = true;
+		}
+	}
+	if (positive && !cfg->lazy && z->ns_ds != NULL &&
+	    !(nkey == 0 && q.qtype == T_NS)) {
+		size_t mark = a.len;
+		unsigned ns = 0;
+
+		if (rr_ns_all(&a, cfg, z, apex_offset(&q.name, nkey), &ns))
+			a.ns += ns;
+		else {
+			/* optional data: leave it out when it does not fit */
+			a.len = mark;
+			a.full = false;
+		}
+	}
+	if (positive && !cfg->lazy && z->ns_ds != NULL && a.ns > 0)
+		rr_glue(&a, cfg, v, z, &glue);
+	if (positive && nkey == 0 && q.qtype == T_NS && !cfg->lazy) {
+		size_t mark = a.len;
+		unsigned ns = 0;
+
+		/* rbldnsd repeats the NS in AUTHORITY for apex NS queries */
+		if (rr_ns_all(&a, cfg, z, apex_offset(&q.name, nkey), &ns))
+			a.ns += ns;
+		else {
+			a.len = mark;
+			a.full = false;
+		}
+	}
+
+finish:
+	if (aa)
+		out[2] |= 0x04;
+	out[3] = (uint8_t)(rc & 0x0f);
+	put16(out + 6, (uint16_t)a.an);
+	put16(out + 8, (uint16_t)a.ns);
+	if (q.edns) {
+		/* our OPT: always echoed to an EDNS query (RFC 6891) */
+		uint8_t opt[OPT_LEN] = { 0, 0, T_OPT, 0, 0, (uint8_t)(rc >> 4),
+			0, 0, 0, 0, 0 };
+
+		put16(opt + 3, cfg->edns_size);
+		if (q.do_bit)
+			opt[7] = 0x80;
+		a.limit += OPT_LEN;
+		if (emit(&a, opt, OPT_LEN))
+			a.ar++;
+	}
+	put16(out + 10, (uint16_t)a.ar);
+	info->dropped = false;
+	info->rcode = rc;
+	info->ancount = a.an;
+	return a.len;
+}

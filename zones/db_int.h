@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Internal: what db.c (writing) and lookup.c (reading) share about the
+ * LMDB layout.  Not for use outside zones/.
+ */
+#ifndef ZONES_DB_INT_H
+#define ZONES_DB_INT_H
+
+#include <pthread.h>
+
+#include <lmdb.h>
+
+#include "zones.h"
+
+#define ZN_DIGEST_LEN 32
+#define ZN_MAXDBS 8192
+#define ZN_RECORD_VERSION 1
+
+struct zn_db {
+	MDB_env *env;
+	MDB_dbi meta;
+	MDB_dbi values;
+	MDB_dbi valhash;
+	unsigned flags;
+	/* mdb_dbi_open must not run in two transactions at once */
+	pthread_mutex_t dbi_lock;
+};
+
+/* A dataset record as stored under "D" id in meta. */
+struct zn_dsrec {
+	struct zn_dataset *ds; /* parameters; entries not loaded */
+	uint8_t digest[ZN_DIGEST_LEN];
+	uint32_t wild[ZN_LABELS_MAX]; /* dnset: wildcard entries per depth */
+	size_t nchild;
+	uint32_t *child; /* combined: dataset ids of the subsets */
+	char *spec; /* "type:files", or NULL for a subset */
+	uint64_t nent; /* entries stored (ds->nent stays 0) */
+};
+
+/* Translate an LMDB return code into a negative errno (the only place). */
+int zn_mdb_errno(int rc);
+
+/* Decode the record of dataset id; rec is filled and must be cleaned up.
+ * Subset datasets are created (without entries) for ZN_COMBINED, one per
+ * child, in ds->subsets[i].ds with their subzones; their own records are
+ * not read. */
+int zn_dsrec_get(MDB_txn *txn, const struct zn_db *db, uint32_t id,
+    struct zn_dsrec *rec, struct zn_err *err);
+void zn_dsrec_cleanup(struct zn_dsrec *rec);
+
+/* Open the entries database of dataset id ("ds.<id>"). */
+int zn_ds_dbi(MDB_txn *txn, uint32_t id, bool create, MDB_dbi *dbi);
+
+/* Length of the "lo" prefix of a stored value for a key kind byte. */
+static inline size_t
+zn_lo_len(uint8_t kind)
+{
+	return kind == ZN_KEY_IP4 ? 4 : kind == ZN_KEY_IP6 ? 16 : 0;
+}
+
+static inline uint32_t
+zn_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+zn_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+#endif /* ZONES_DB_INT_H */

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Zone specs as rbldnsd takes them on its command line:
+ * "zone:type:file[,file...]"; an empty zone is the global acl.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zones.h"
+
+int
+zn_spec_parse(const char *arg, struct zn_spec *spec, struct zn_err *err)
+{
+	const char *c1, *c2, *p;
+	size_t zl, i;
+	char tname[32];
+
+	memset(spec, 0, sizeof(*spec));
+	if ((c1 = strchr(arg, ':')) == NULL ||
+	    (c2 = strchr(c1 + 1, ':')) == NULL)
+		return zn_err_set(err, EINVAL,
+		    "%s: zone spec is not zone:type:file[,file...]", arg);
+	if ((size_t)(c2 - c1 - 1) >= sizeof(tname))
+		return zn_err_set(err, EINVAL, "%s: unknown dataset type", arg);
+	memcpy(tname, c1 + 1, c2 - c1 - 1);
+	tname[c2 - c1 - 1] = '\0';
+	if (zn_type_parse(tname, &spec->type) != 0)
+		return zn_err_set(err, EINVAL, "%s: unknown dataset type '%s'",
+		    arg, tname);
+	zl = c1 - arg;
+	if (zl > 0 && arg[zl - 1] == '.')
+		zl--;
+	if (zl > ZN_NAME_MAX)
+		return zn_err_set(err, EINVAL, "%s: zone name too long", arg);
+	if (zl == 0 && spec->type != ZN_ACL)
+		return zn_err_set(err, EINVAL,
+		    "%s: only an acl dataset can be global (empty zone)", arg);
+	if (c2[1] == '\0')
+		return zn_err_set(err, EINVAL, "%s: no file given", arg);
+	if ((spec->zone = strndup(arg, zl)) == NULL ||
+	    (spec->files = strdup(c2 + 1)) == NULL)
+		goto out_nomem;
+	for (i = 0; i < zl; i++) {
+		char ch = spec->zone[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			spec->zone[i] = ch + 32;
+		if (ch == '.' && (i == 0 || spec->zone[i - 1] == '.')) {
+			zn_spec_cleanup(spec);
+			return zn_err_set(err, EINVAL,
+			    "%s: zone name has an empty label", arg);
+		}
+	}
+	spec->nfiles = 1;
+	for (p = spec->files; *p != '\0'; p++)
+		spec->nfiles += *p == ',';
+	if ((spec->filev = calloc(spec->nfiles, sizeof(char *))) == NULL)
+		goto out_nomem;
+	for (i = 0, p = spec->files; i < spec->nfiles; i++) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == 0) {
+			zn_spec_cleanup(spec);
+			return zn_err_set(err, EINVAL, "%s: empty file name",
+			    arg);
+		}
+		if ((spec->filev[i] = strndup(p, n)) == NULL)
+			goto out_nomem;
+		p += n + 1;
+	}
+	return 0;
+
+out_nomem:
+	zn_spec_cleanup(spec);
+	return zn_err_set(err, ENOMEM, "out of memory");
+}
+
+void
+zn_spec_cleanup(struct zn_spec *spec)
+{
+	size_t i;
+
+	if (spec->filev != NULL)
+		for (i = 0; i < spec->nfiles; i++)
+			free(spec->filev[i]);
+	free(spec->filev);
+	free(spec->zone);
+	free(spec->files);
+	memset(spec, 0, sizeof(*spec));
+}

@@ -653,7 +653,7 @@ static int
 entry_val(struct writer *w, const struct zn_entry *e, uint8_t *buf, size_t *len)
 {
 	size_t lo = zn_lo_len(e->key[0]);
-	uint32_t id;
+	uint32_t id = 0;
 	int rc;
 
 	if (e->blen < lo)

@@ -267,6 +267,40 @@ read_gen(struct zn_view *v)
 	return (uint64_t)zn_get32(p) << 32 | zn_get32(p + 4);
 }
 
+/*
+ * Bring the zone table up to the generation the transaction sees.  The
+ * entries' database handles are opened in transactions of their own,
+ * which a read transaction begun earlier does not know, so after loading
+ * the table the transaction is renewed; if a writer committed meanwhile,
+ * the table is loaded again (bounded).
+ */
+static int
+sync_table(struct zn_view *v, bool force, struct zn_err *err)
+{
+	int tries, rc, changed = 0;
+
+	for (tries = 0; tries < 8; tries++) {
+		uint64_t gen = read_gen(v);
+
+		if (!force && gen == v->gen)
+			return changed;
+		force = false;
+		rc = load_table(v, err);
+		if (rc == 0)
+			v->gen = gen;
+		mdb_txn_reset(v->txn);
+		if ((rc = mdb_txn_renew(v->txn)) != 0)
+			return zn_err_set(err, -zn_mdb_errno(rc), "read: %s",
+			    mdb_strerror(rc));
+		if (gen == v->gen)
+			changed = 1;
+		else
+			force = true; /* the load failed: try again */
+	}
+	return zn_err_set(err, EAGAIN,
+	    "zone table: the database kept changing while it was read");
+}
+
 int
 zn_view_open(struct zn_db *db, struct zn_view **out, struct zn_err *err)
 {
@@ -282,8 +316,7 @@ zn_view_open(struct zn_db *db, struct zn_view **out, struct zn_err *err)
 		free(v);
 		return rc;
 	}
-	v->gen = read_gen(v);
-	if ((rc = load_table(v, err)) != 0) {
+	if ((rc = sync_table(v, true, err)) < 0) {
 		zn_view_close(v);
 		return rc;
 	}
@@ -294,20 +327,13 @@ zn_view_open(struct zn_db *db, struct zn_view **out, struct zn_err *err)
 int
 zn_view_refresh(struct zn_view *v, struct zn_err *err)
 {
-	uint64_t gen;
 	int rc;
 
 	mdb_txn_reset(v->txn);
 	if ((rc = mdb_txn_renew(v->txn)) != 0)
 		return zn_err_set(err, -zn_mdb_errno(rc), "read: %s",
 		    mdb_strerror(rc));
-	gen = read_gen(v);
-	if (gen == v->gen)
-		return 0;
-	if ((rc = load_table(v, err)) != 0)
-		return rc;
-	v->gen = gen;
-	return 1;
+	return sync_table(v, false, err);
 }
 
 void

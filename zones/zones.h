@@ -238,7 +238,9 @@ int zn_parse_a(const char *s, size_t len, uint32_t *a);
 int zn_txt_expand(const struct zn_dataset *ds, int tkind, const char *txt,
     size_t tlen, const char *subject, char *out);
 
-/* Append the canonical text form of an answer blob to buf (for dump). */
+/* Append the canonical text form of an answer blob to the NUL-terminated
+ * string in buf of size bytes (for dump); the result stays NUL-terminated
+ * and is truncated if needed.  Returns the full length, like snprintf. */
 size_t zn_blob_format(const uint8_t *blob, size_t len, char *buf, size_t size);
 
 /*

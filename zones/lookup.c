@@ -25,13 +25,26 @@ struct zn_view {
 };
 
 static void
+subs_close(struct zn_dsref *subs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (subs[i].cursor != NULL)
+			mdb_cursor_close(subs[i].cursor);
+}
+
+static void
 refs_free(struct zn_dsref *refs, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		/* subset parameters are owned by the parent's subsets */
+		subs_close(refs[i].subs, refs[i].nsubs);
 		free(refs[i].subs);
+		if (refs[i].cursor != NULL)
+			mdb_cursor_close(refs[i].cursor);
 		zn_dataset_free(refs[i].ds);
 	}
 	free(refs);
@@ -255,6 +268,42 @@ out:
 	return rc;
 }
 
+static int
+ref_cursor(MDB_txn *txn, struct zn_dsref *r)
+{
+	size_t i;
+	int rc;
+
+	if (r->cursor == NULL)
+		rc = mdb_cursor_open(txn, r->dbi, (MDB_cursor **)&r->cursor);
+	else
+		rc = mdb_cursor_renew(txn, r->cursor);
+	for (i = 0; rc == 0 && i < r->nsubs; i++)
+		rc = ref_cursor(txn, &r->subs[i]);
+	return rc;
+}
+
+/* Open (or renew, after the transaction was renewed) every cursor. */
+static int
+cursors_renew(struct zn_view *v, struct zn_err *err)
+{
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < v->nzones; i++) {
+		struct zn_zone *z = &v->zones[i];
+
+		for (j = 0; rc == 0 && j < z->nrefs; j++)
+			rc = ref_cursor(v->txn, &z->refs[j]);
+		if (rc == 0 && z->acl != NULL)
+			rc = ref_cursor(v->txn, z->acl);
+	}
+	if (rc != 0)
+		return zn_err_set(err, -zn_mdb_errno(rc), "cursor: %s",
+		    mdb_strerror(rc));
+	return 0;
+}
+
 static uint64_t
 read_gen(struct zn_view *v)
 {
@@ -283,7 +332,7 @@ sync_table(struct zn_view *v, bool force, struct zn_err *err)
 		uint64_t gen = read_gen(v);
 
 		if (!force && gen == v->gen)
-			return changed;
+			return changed ? changed : cursors_renew(v, err);
 		force = false;
 		rc = load_table(v, err);
 		if (rc == 0)
@@ -292,9 +341,11 @@ sync_table(struct zn_view *v, bool force, struct zn_err *err)
 		if ((rc = mdb_txn_renew(v->txn)) != 0)
 			return zn_err_set(err, -zn_mdb_errno(rc), "read: %s",
 			    mdb_strerror(rc));
-		if (gen == v->gen)
+		if (gen == v->gen) {
 			changed = 1;
-		else
+			if ((rc = cursors_renew(v, err)) != 0)
+				return rc;
+		} else
 			force = true; /* the load failed: try again */
 	}
 	return zn_err_set(err, EAGAIN,
@@ -552,21 +603,17 @@ value_of(const struct ctx *c, const uint8_t *idp, MDB_val *blob)
  * blob if found, 0 if not, negative on error.
  */
 static int
-interval_find(const struct ctx *c, unsigned dbi, const uint8_t *addr,
-    const uint8_t *hi, size_t alen, MDB_val *blob)
+interval_find(const struct ctx *c, const struct zn_dsref *ref,
+    const uint8_t *addr, const uint8_t *hi, size_t alen, MDB_val *blob)
 {
 	uint8_t kb[17];
-	MDB_cursor *cur;
 	MDB_val key = { alen + 1, kb }, val;
 	const uint8_t *lo;
 	int rc;
 
 	kb[0] = alen == 4 ? ZN_KEY_IP4 : ZN_KEY_IP6;
 	memcpy(kb + 1, addr, alen);
-	if ((rc = mdb_cursor_open(c->v->txn, dbi, &cur)) != 0)
-		return zn_mdb_errno(rc);
-	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	mdb_cursor_close(cur);
+	rc = mdb_cursor_get(ref->cursor, &key, &val, MDB_SET_RANGE);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -638,17 +685,20 @@ rev_ip6(const struct zn_qname *q, unsigned first, unsigned n, uint8_t *a)
 	return 0;
 }
 
-/* Look up one address in an IP dataset; also called for ACLs. */
+/* Look up one address in an IP dataset; the subject ($ in TXT) is the
+ * address, formatted only for a listing. */
 static int
 lookup_addr(struct ctx *c, const struct zn_dsref *ref, const uint8_t *addr,
-    size_t alen, const char *subject)
+    size_t alen)
 {
 	MDB_val blob;
-	int rc = interval_find(c, ref->dbi, addr, NULL, alen, &blob);
+	int rc = interval_find(c, ref, addr, NULL, alen, &blob);
 
 	if (rc <= 0)
 		return rc;
-	add_answer(c, ref->ds, blob.mv_data, blob.mv_size, subject);
+	inet_ntop(alen == 4 ? AF_INET : AF_INET6, addr, c->r->ip_subject,
+	    sizeof(c->r->ip_subject));
+	add_answer(c, ref->ds, blob.mv_data, blob.mv_size, c->r->ip_subject);
 	return 0;
 }
 
@@ -657,13 +707,7 @@ static int
 range_any(struct ctx *c, const struct zn_dsref *ref, const uint8_t *lo,
     const uint8_t *hi, size_t alen)
 {
-	return interval_find(c, ref->dbi, lo, hi, alen, NULL);
-}
-
-static void
-set_ip_subject(struct ctx *c, int af, const uint8_t *a)
-{
-	inet_ntop(af, a, c->r->ip_subject, sizeof(c->r->ip_subject));
+	return interval_find(c, ref, lo, hi, alen, NULL);
 }
 
 static int
@@ -676,8 +720,7 @@ lookup_ip(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
 
 	if (v4) {
 		if (n == 4 && rev_ip4(c->q, first, 4, a) == 0) {
-			set_ip_subject(c, AF_INET, a);
-			return lookup_addr(c, ref, a, 4, c->r->ip_subject);
+			return lookup_addr(c, ref, a, 4);
 		}
 		if (n == 32 && z->has_ip4 && rev_ip6(c->q, first, 32, a) == 0) {
 			static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
@@ -690,8 +733,7 @@ lookup_ip(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
 				memcpy(v4a, a + 2, 4);
 			else
 				return 0;
-			set_ip_subject(c, AF_INET, v4a);
-			return lookup_addr(c, ref, v4a, 4, c->r->ip_subject);
+			return lookup_addr(c, ref, v4a, 4);
 		}
 		if (n > 0 && n < 4 && rev_ip4(c->q, first, n, a) == 0) {
 			memset(hi, 0xff, 4);
@@ -710,8 +752,7 @@ lookup_ip(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
 		/* v4-mapped names go to the IPv4 datasets only */
 		if (z->has_ip4 && memcmp(a, mapped, 12) == 0)
 			return 0;
-		set_ip_subject(c, AF_INET6, a);
-		return lookup_addr(c, ref, a, 16, c->r->ip_subject);
+		return lookup_addr(c, ref, a, 16);
 	}
 	if (n > 0 && n < 32 && rev_ip6(c->q, first, n, a) == 0) {
 		unsigned i;
@@ -788,7 +829,6 @@ lookup_dnset(struct ctx *c, const struct zn_dsref *ref, unsigned first,
     unsigned n)
 {
 	uint8_t k[ZN_KEY_MAX];
-	MDB_cursor *cur;
 	MDB_val key, val, blob;
 	int klen, rc;
 	unsigned m;
@@ -800,10 +840,7 @@ lookup_dnset(struct ctx *c, const struct zn_dsref *ref, unsigned first,
 	fill_name_subject(c, first, n);
 	k[klen] = ZN_NAME_EXACT;
 	key = (MDB_val){ klen + 1, k };
-	if ((rc = mdb_cursor_open(c->v->txn, ref->dbi, &cur)) != 0)
-		return zn_mdb_errno(rc);
-	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	mdb_cursor_close(cur);
+	rc = mdb_cursor_get(ref->cursor, &key, &val, MDB_SET_RANGE);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return zn_mdb_errno(rc);
 	if (rc == 0 && key.mv_size == (size_t)klen + 1 &&
@@ -863,8 +900,7 @@ lookup_generic(struct ctx *c, const struct zn_dsref *ref, unsigned first,
 	if ((klen = name_key(c->q, first, n, ZN_KEY_GENERIC, k)) < 0)
 		return 0;
 	key = (MDB_val){ klen, k };
-	if ((rc = mdb_cursor_open(c->v->txn, ref->dbi, &cur)) != 0)
-		return zn_mdb_errno(rc);
+	cur = ref->cursor;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	for (guard = 0; rc == 0 && guard < 65536; guard++) {
 		const uint8_t *kd = key.mv_data;
@@ -892,7 +928,6 @@ lookup_generic(struct ctx *c, const struct zn_dsref *ref, unsigned first,
 	}
 	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : zn_mdb_errno(rc);
 out:
-	mdb_cursor_close(cur);
 	return rc;
 }
 
@@ -1006,7 +1041,7 @@ acl_one(const struct zn_view *v, const struct zn_dsref *ref,
 	*action = -1;
 	if (ref == NULL)
 		return 0;
-	rc = interval_find(&c, ref->dbi, addr, NULL, alen, &blob);
+	rc = interval_find(&c, ref, addr, NULL, alen, &blob);
 	if (rc <= 0)
 		return rc;
 	b = blob.mv_data;

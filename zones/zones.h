@@ -324,6 +324,8 @@ struct zn_dsref {
 	uint64_t wild_depths[2]; /* dnset: label counts that have wildcards */
 	struct zn_dsref *subs; /* combined: one per subset */
 	size_t nsubs;
+	void *cursor; /* an MDB_cursor kept open across refreshes, so a
+			 lookup allocates nothing */
 };
 
 struct zn_zone {

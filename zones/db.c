@@ -134,14 +134,41 @@ zn_db_close(struct zn_db *db)
 	free(db);
 }
 
+/*
+ * The order of canonical keys is memcmp, shorter first.  This comparator
+ * gives exactly that order (so mdb_dump and friends still read the file)
+ * but compares the common IPv4 key, kind byte + 4 address bytes, with two
+ * loads instead of a memcmp call: it is the inner loop of every IP lookup.
+ */
+static int
+key_cmp(const MDB_val *a, const MDB_val *b)
+{
+	const uint8_t *x = a->mv_data, *y = b->mv_data;
+	size_t n;
+	int c;
+
+	if (a->mv_size == 5 && b->mv_size == 5 && x[0] == y[0]) {
+		uint32_t u = zn_get32(x + 1), v = zn_get32(y + 1);
+
+		return u < v ? -1 : u > v;
+	}
+	n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+	if ((c = memcmp(x, y, n)) != 0)
+		return c;
+	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
 int
 zn_ds_dbi(MDB_txn *txn, uint32_t id, bool create, MDB_dbi *dbi)
 {
 	char name[32];
+	int rc;
 
 	snprintf(name, sizeof(name), "ds.%u", id);
-	return zn_mdb_errno(
-	    mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, dbi));
+	rc = mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, dbi);
+	if (rc == 0)
+		rc = mdb_set_compare(txn, *dbi, key_cmp);
+	return zn_mdb_errno(rc);
 }
 
 /*

@@ -336,6 +336,25 @@ zn_ip6trie_key(const char *s, bool host_bits_ok, uint8_t a[16], unsigned *bits,
 }
 
 /*
+ * The first and last address of an IPv6 prefix; see ip.h.
+ */
+void
+zn_ip6_range(const uint8_t a[16], unsigned bits, zn_u128 *lo, zn_u128 *hi)
+{
+	zn_u128 v = 0;
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		v = v << 8 | a[i];
+	if (bits > 128)
+		bits = 128;
+	*lo = v;
+	*hi = bits == 0 ? ~(zn_u128)0 :
+	    bits == 128 ? v :
+	                  v | ((~(zn_u128)0) >> bits);
+}
+
+/*
  * Parse an ip6tset key; see ip.h.
  */
 int

@@ -21,23 +21,23 @@ struct query_cfg {
 	uint32_t ttl_def; /* TTL when the data has none (rbldnsd -t, 2100) */
 	uint32_t ttl_min; /* clamps applied to TTLs from data; 0: none */
 	uint32_t ttl_max;
-	bool lazy;	     /* rbldnsd -a: no NS/glue in positive answers */
+	bool lazy; /* rbldnsd -a: no NS/glue in positive answers */
 	const char *version; /* version.bind/version.server TXT; NULL:
 				REFUSED (hidden) */
-	uint16_t edns_size;  /* our UDP payload limit, >= 512 */
+	uint16_t edns_size; /* our UDP payload limit, >= 512 */
 };
 
 /* What happened, for the query log and the statistics. */
 struct query_info {
-	bool dropped;	   /* no answer is sent */
-	int rcode;	   /* RCODE sent (incl. extended: 16 = BADVERS) */
-	uint16_t qtype;	   /* 0 if the question could not be parsed */
+	bool dropped; /* no answer is sent */
+	int rcode; /* RCODE sent (incl. extended: 16 = BADVERS) */
+	uint16_t qtype; /* 0 if the question could not be parsed */
 	uint16_t qclass;
 	unsigned ancount;
-	bool listed;	   /* A/TXT values found */
-	bool truncated;	   /* TC set */
+	bool listed; /* A/TXT values found */
+	bool truncated; /* TC set */
 	const struct zn_zone *zone; /* matched zone or NULL */
-	char qname[256];   /* presentation, lower-cased, unescaped bytes;
+	char qname[256]; /* presentation, lower-cased, unescaped bytes;
 			      escape before logging */
 };
 

@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * INI configuration (inih) and the value parsers shared with drop-in
+ * mode.  inih calls us per "name = value"; the line number comes from our
+ * own line reader, so every message can say file:line.
+ */
+#include "config.h"
+
+#include "conf.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define LINE_MAX_LEN 4096
+#define ZONES_MAX 4096
+
+/* A [zone NAME] section as read, before its intervals are applied. */
+struct zsect {
+	char *name;
+	unsigned interval;
+	bool has_interval;
+};
+
+/* State of one INI parse. */
+struct parse {
+	struct config *c;
+	const char *path;
+	char *dir; /* directory of the file, for relative dataset paths */
+	FILE *f;
+	unsigned line; /* the line inih is handling */
+	char err[2 * CFG_ERR_LEN]; /* first error */
+	bool failed;
+	bool interval_set;
+	struct zsect *zs;
+	size_t nzs;
+	int *spec_zone; /* zs index of each spec */
+};
+
+static void
+xfree(void *p)
+{
+	free(p);
+}
+
+struct config *
+conf_new(void)
+{
+	struct config *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->threads = conf_ncpu();
+	c->ttl_def = CFG_TTL_DEFAULT;
+	c->edns_size = 1232;
+	c->check_interval = CFG_CHECK_DEFAULT;
+	c->family = AF_UNSPEC;
+	return c;
+}
+
+void
+conf_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nspecs; i++)
+		zn_spec_cleanup(&c->specs[i]);
+	free(c->specs);
+	free(c->intervals);
+	xfree(c->path);
+	xfree(c->database);
+	xfree(c->user);
+	xfree(c->group);
+	xfree(c->control);
+	xfree(c->version);
+	xfree(c->query_log);
+	xfree(c->chroot_dir);
+	xfree(c->work_dir);
+	xfree(c->pidfile);
+	xfree(c->stats_file);
+	free(c);
+}
+
+unsigned
+conf_ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	if (n > CFG_THREADS_MAX)
+		return CFG_THREADS_MAX;
+	return (unsigned)n;
+}
+
+int
+conf_parse_time(const char *s, uint32_t *out)
+{
+	uint64_t total = 0;
+
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	while (*s != '\0') {
+		uint64_t v = 0, mul = 1;
+
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		while (isdigit((unsigned char)*s)) {
+			v = v * 10 + (uint64_t)(*s++ - '0');
+			if (v > UINT32_MAX)
+				return -ERANGE;
+		}
+		switch (tolower((unsigned char)*s)) {
+		case 's':
+			s++;
+			break;
+		case 'm':
+			mul = 60;
+			s++;
+			break;
+		case 'h':
+			mul = 3600;
+			s++;
+			break;
+		case 'd':
+			mul = 86400;
+			s++;
+			break;
+		case 'w':
+			mul = 604800;
+			s++;
+			break;
+		case '\0':
+			break;
+		default:
+			return -EINVAL;
+		}
+		total += v * mul;
+		if (total > INT32_MAX)
+			return -ERANGE;
+	}
+	*out = (uint32_t)total;
+	return 0;
+}
+
+int
+conf_parse_ttl(const char *s, uint32_t *def, uint32_t *min, uint32_t *max)
+{
+	char buf[128], *part[3] = { NULL, NULL, NULL }, *p;
+	uint32_t v[3] = { *def, *min, *max };
+	size_t i, n = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (p = buf, n = 0; n < 3; n++) {
+		part[n] = p;
+		if ((p = strchr(p, ':')) == NULL) {
+			n++;
+			break;
+		}
+		*p++ = '\0';
+	}
+	if (p != NULL)
+		return -EINVAL; /* a fourth part */
+	for (i = 0; i < n; i++) {
+		if (*part[i] == '\0')
+			continue;
+		if (conf_parse_time(part[i], &v[i]) != 0)
+			return -EINVAL;
+	}
+	if (v[1] != 0 && v[2] != 0 && v[1] > v[2])
+		return -ERANGE;
+	*def = v[0];
+	*min = v[1];
+	*max = v[2];
+	return 0;
+}
+
+static void
+addr_text(const struct sockaddr *sa, char *out, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(out, size, "%s port %u", host, port);
+}
+
+static int seterr(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+seterr(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -code;
+}
+
+int
+conf_add_listen(struct config *c, const char *spec, int family, size_t max,
+    char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char buf[512], *host, *port = NULL, *sep;
+	size_t i;
+	int rc;
+
+	if (strlen(spec) >= sizeof(buf))
+		return seterr(err, errlen, EINVAL, "%s: too long", spec);
+	strcpy(buf, spec);
+	host = buf;
+	if ((sep = strrchr(buf, '@')) != NULL ||
+	    (sep = strrchr(buf, '/')) != NULL) {
+		*sep = '\0';
+		port = sep + 1;
+		if (*port == '\0')
+			return seterr(err, errlen, EINVAL, "%s: empty port",
+			    spec);
+	}
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		host++;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(*host ? host : NULL, port ? port : "53", &hints, &res);
+	if (rc != 0)
+		return seterr(err, errlen, EINVAL, "%s: %s", spec,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		if (ai->ai_addrlen > sizeof(struct sockaddr_storage))
+			continue;
+		for (i = 0; i < c->nlisten; i++)
+			if (c->listen[i].len == ai->ai_addrlen &&
+			    memcmp(&c->listen[i].ss, ai->ai_addr,
+			        ai->ai_addrlen) == 0)
+				break;
+		if (i < c->nlisten)
+			continue; /* duplicate binds are ignored */
+		if (c->nlisten >= max || c->nlisten >= CFG_LISTEN_MAX) {
+			freeaddrinfo(res);
+			return seterr(err, errlen, ENOSPC,
+			    "%s: too many listening addresses (max %zu)", spec,
+			    max < CFG_LISTEN_MAX ? max : CFG_LISTEN_MAX);
+		}
+		memset(&c->listen[i], 0, sizeof(c->listen[i]));
+		memcpy(&c->listen[i].ss, ai->ai_addr, ai->ai_addrlen);
+		c->listen[i].len = ai->ai_addrlen;
+		addr_text(ai->ai_addr, c->listen[i].text,
+		    sizeof(c->listen[i].text));
+		c->nlisten++;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+conf_add_spec(struct config *c, const char *spec, unsigned interval, char *err,
+    size_t errlen)
+{
+	struct zn_spec *ns;
+	unsigned *ni;
+	struct zn_err zerr;
+
+	if (c->nspecs >= ZONES_MAX)
+		return seterr(err, errlen, ENOSPC, "%s: too many datasets",
+		    spec);
+	ns = reallocarray(c->specs, c->nspecs + 1, sizeof(*ns));
+	if (ns == NULL)
+		return seterr(err, errlen, ENOMEM, "out of memory");
+	c->specs = ns;
+	ni = reallocarray(c->intervals, c->nspecs + 1, sizeof(*ni));
+	if (ni == NULL)
+		return seterr(err, errlen, ENOMEM, "out of memory");
+	c->intervals = ni;
+	memset(&c->specs[c->nspecs], 0, sizeof(c->specs[0]));
+	if (zn_spec_parse(spec, &c->specs[c->nspecs], &zerr) != 0)
+		return seterr(err, errlen, EINVAL, "%s", zerr.msg);
+	c->intervals[c->nspecs] = interval;
+	c->nspecs++;
+	return 0;
+}
+
+/* Record the first error of a parse: "file:line: what". */
+static int perr(struct parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+perr(struct parse *p, const char *fmt, ...)
+{
+	char msg[CFG_ERR_LEN];
+	va_list ap;
+
+	if (p->failed)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, sizeof(p->err), "%s:%u: %s", p->path, p->line, msg);
+	p->failed = true;
+	return 0;
+}
+
+static int
+parse_bool(const char *v, bool *out)
+{
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
+	    strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)
+		*out = true;
+	else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 ||
+	    strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0)
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int
+set_str(struct parse *p, char **dst, const char *name, const char *v)
+{
+	if (*dst != NULL)
+		return perr(p, "%s: given twice", name);
+	if (*v == '\0')
+		return perr(p, "%s: empty value", name);
+	if ((*dst = strdup(v)) == NULL)
+		return perr(p, "%s: out of memory", name);
+	return 1;
+}
+
+static int
+parse_uint(const char *v, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (!isdigit((unsigned char)*v))
+		return -EINVAL;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -ERANGE;
+	*out = n;
+	return 0;
+}
+
+static int
+server_key(struct parse *p, const char *name, const char *v)
+{
+	struct config *c = p->c;
+	char msg[CFG_ERR_LEN];
+	unsigned long n;
+	uint32_t t;
+
+	if (strcmp(name, "listen") == 0) {
+		if (conf_add_listen(c, v, AF_UNSPEC, CFG_LISTEN_MAX, msg,
+		        sizeof(msg)) != 0)
+			return perr(p, "listen: %s", msg);
+	} else if (strcmp(name, "threads") == 0) {
+		if (parse_uint(v, 1, CFG_THREADS_MAX, &n) != 0)
+			return perr(p, "threads: %s: not a number from 1 to %d",
+			    v, CFG_THREADS_MAX);
+		c->threads = (unsigned)n;
+	} else if (strcmp(name, "database") == 0) {
+		return set_str(p, &c->database, name, v);
+	} else if (strcmp(name, "user") == 0) {
+		return set_str(p, &c->user, name, v);
+	} else if (strcmp(name, "control") == 0) {
+		return set_str(p, &c->control, name, v);
+	} else if (strcmp(name, "ttl") == 0) {
+		if (conf_parse_ttl(v, &c->ttl_def, &c->ttl_min, &c->ttl_max) !=
+		    0)
+			return perr(p,
+			    "ttl: %s: want def[:min[:max]] with "
+			    "units s m h d w",
+			    v);
+	} else if (strcmp(name, "edns-size") == 0) {
+		if (parse_uint(v, 512, CFG_EDNS_MAX, &n) != 0)
+			return perr(p,
+			    "edns-size: %s: not a number from 512 "
+			    "to %d",
+			    v, CFG_EDNS_MAX);
+		c->edns_size = (uint16_t)n;
+	} else if (strcmp(name, "version") == 0) {
+		if (strlen(v) > 255)
+			return perr(p, "version: longer than 255 bytes");
+		return set_str(p, &c->version, name, v);
+	} else if (strcmp(name, "query-log") == 0) {
+		if (*v == '+') {
+			c->qlog_unbuffered = true;
+			v++;
+		}
+		return set_str(p, &c->query_log, name, v);
+	} else if (strcmp(name, "lazy") == 0) {
+		if (parse_bool(v, &c->lazy) != 0)
+			return perr(p, "lazy: %s: want yes or no", v);
+	} else if (strcmp(name, "check-interval") == 0) {
+		if (conf_parse_time(v, &t) != 0)
+			return perr(p, "check-interval: %s: not a duration", v);
+		c->check_interval = t;
+		p->interval_set = true;
+	} else
+		return perr(p, "%s: unknown field in [server]", name);
+	return 1;
+}
+
+/* Make a relative dataset file name relative to the config's directory. */
+static char *
+abs_files(const char *dir, const char *files)
+{
+	size_t cap = strlen(files) + 1, len = 0;
+	const char *s = files;
+	char *out;
+
+	/* worst case: every file gets dir + '/' */
+	cap += (strlen(dir) + 1) * (1 + strlen(files));
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	while (*s != '\0') {
+		size_t n = strcspn(s, ",");
+
+		if (len > 0)
+			out[len++] = ',';
+		if (*s != '/' && n > 0)
+			len +=
+			    (size_t)snprintf(out + len, cap - len, "%s/", dir);
+		memcpy(out + len, s, n);
+		len += n;
+		out[len] = '\0';
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return out;
+}
+
+static int
+zone_key(struct parse *p, const char *zname, const char *name, const char *v)
+{
+	struct config *c = p->c;
+	struct zsect *z = NULL;
+	char msg[CFG_ERR_LEN], *files, *spec;
+	const char *colon;
+	size_t i;
+	int *nz;
+	uint32_t t;
+
+	for (i = 0; i < p->nzs; i++)
+		if (strcasecmp(p->zs[i].name, zname) == 0)
+			z = &p->zs[i];
+	if (z == NULL) {
+		struct zsect *nzs;
+
+		if (p->nzs >= ZONES_MAX)
+			return perr(p, "[zone %s]: too many zones", zname);
+		nzs = reallocarray(p->zs, p->nzs + 1, sizeof(*nzs));
+		if (nzs == NULL)
+			return perr(p, "out of memory");
+		p->zs = nzs;
+		z = &p->zs[p->nzs];
+		memset(z, 0, sizeof(*z));
+		if ((z->name = strdup(zname)) == NULL)
+			return perr(p, "out of memory");
+		p->nzs++;
+	}
+	if (strcmp(name, "check-interval") == 0) {
+		if (conf_parse_time(v, &t) != 0)
+			return perr(p, "check-interval: %s: not a duration", v);
+		z->interval = t;
+		z->has_interval = true;
+		return 1;
+	}
+	if (strcmp(name, "dataset") != 0)
+		return perr(p, "%s: unknown field in [zone %s]", name, zname);
+	if ((colon = strchr(v, ':')) == NULL || colon[1] == '\0')
+		return perr(p, "dataset: %s: want TYPE:FILE[,FILE...]", v);
+	if ((files = abs_files(p->dir, colon + 1)) == NULL)
+		return perr(p, "out of memory");
+	if (asprintf(&spec, "%s:%.*s:%s", zname, (int)(colon - v), v, files) ==
+	    -1) {
+		free(files);
+		return perr(p, "out of memory");
+	}
+	free(files);
+	if (conf_add_spec(c, spec, 0, msg, sizeof(msg)) != 0) {
+		free(spec);
+		return perr(p, "dataset: %s", msg);
+	}
+	free(spec);
+	nz = reallocarray(p->spec_zone, c->nspecs, sizeof(*nz));
+	if (nz == NULL)
+		return perr(p, "out of memory");
+	p->spec_zone = nz;
+	p->spec_zone[c->nspecs - 1] = (int)(z - p->zs);
+	return 1;
+}
+
+static int
+on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	const char *zname;
+
+	if (p->failed)
+		return 0;
+	if (strcmp(section, "server") == 0)
+		return server_key(p, name, value);
+	if (strncmp(section, "zone", 4) == 0 &&
+	    (section[4] == ' ' || section[4] == '\t')) {
+		zname = section + 5;
+		while (*zname == ' ' || *zname == '\t')
+			zname++;
+		if (*zname == '\0' || strlen(zname) > ZN_NAME_MAX ||
+		    strpbrk(zname, ": \t") != NULL)
+			return perr(p, "[%s]: not a zone name", section);
+		return zone_key(p, zname, name, value);
+	}
+	if (*section == '\0')
+		return perr(p, "%s: outside any section", name);
+	return perr(p, "[%s]: unknown section", section);
+}
+
+/* inih's line reader: fgets that counts lines and refuses long ones. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	size_t n;
+
+	if (p->failed)
+		return NULL;
+	if (fgets(str, num, p->f) == NULL)
+		return NULL;
+	p->line++;
+	n = strlen(str);
+	if (n > 0 && str[n - 1] != '\n' && !feof(p->f)) {
+		perr(p, "line too long (max %d bytes)", num - 2);
+		return NULL;
+	}
+	return str;
+}
+
+int
+conf_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct parse p;
+	struct config *c;
+	char *slash, *rp;
+	size_t i;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	if ((c = conf_new()) == NULL)
+		return seterr(err, errlen, ENOMEM, "%s: out of memory", path);
+	p.c = c;
+	if ((c->path = strdup(path)) == NULL) {
+		rc = seterr(err, errlen, ENOMEM, "%s: out of memory", path);
+		goto out_free;
+	}
+	if ((p.f = fopen(path, "r")) == NULL) {
+		rc =
+		    seterr(err, errlen, errno, "%s: %s", path, strerror(errno));
+		goto out_free;
+	}
+	/* relative dataset paths are taken from the config's directory */
+	if ((rp = realpath(path, NULL)) == NULL) {
+		rc =
+		    seterr(err, errlen, errno, "%s: %s", path, strerror(errno));
+		goto out_close;
+	}
+	slash = strrchr(rp, '/');
+	if (slash == rp)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	p.dir = rp;
+
+	rc = ini_parse_stream(read_line, &p, on_key, &p);
+	if (rc != 0 && !p.failed) {
+		if (rc > 0)
+			p.line = (unsigned)rc;
+		perr(&p,
+		    "syntax error (want \"name = value\" or \"[section]\")");
+	}
+	if (!p.failed && ferror(p.f)) {
+		p.line = 0;
+		snprintf(p.err, sizeof(p.err), "%s: read error", path);
+		p.failed = true;
+	}
+	if (p.failed) {
+		rc = seterr(err, errlen, EINVAL, "%s", p.err);
+		goto out_close;
+	}
+
+	/* whole-file checks */
+	if (c->nlisten == 0) {
+		rc = seterr(err, errlen, EINVAL,
+		    "%s: [server] listen: at least one address is needed",
+		    path);
+		goto out_close;
+	}
+	if (c->database == NULL &&
+	    (c->database = strdup(RD_STATEDIR)) == NULL) {
+		rc = seterr(err, errlen, ENOMEM, "%s: out of memory", path);
+		goto out_close;
+	}
+	for (i = 0; i < c->nspecs; i++) {
+		const struct zsect *z = &p.zs[p.spec_zone[i]];
+
+		c->intervals[i] =
+		    z->has_interval ? z->interval : c->check_interval;
+	}
+	for (i = 0; i < p.nzs; i++) {
+		size_t j;
+		bool has = false;
+
+		for (j = 0; j < c->nspecs && !has; j++)
+			has = p.spec_zone[j] == (int)i &&
+			    c->specs[j].type != ZN_ACL;
+		if (!has) {
+			rc = seterr(err, errlen, EINVAL,
+			    "%s: [zone %s]: dataset: the zone needs at least "
+			    "one non-acl dataset",
+			    path, p.zs[i].name);
+			goto out_close;
+		}
+	}
+	rc = 0;
+	*out = c;
+	c = NULL;
+
+out_close:
+	fclose(p.f);
+out_free:
+	for (i = 0; i < p.nzs; i++)
+		free(p.zs[i].name);
+	free(p.zs);
+	free(p.spec_zone);
+	free(p.dir);
+	conf_free(c);
+	return rc;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The daemon's configuration: one struct built either from an INI file
+ * (conf.c, "resolverd -c FILE") or from rbldnsd's command line
+ * (compat.c, drop-in mode).  A config is built fresh and complete, then
+ * swapped in; it is never modified after that.  (The module is not named
+ * "config": that is the generated build header every file includes
+ * first, and a resolverd/config.h would shadow it.)
+ *
+ * INI file:
+ *
+ *   [server]
+ *   listen = 127.0.0.1@53        ; repeatable; addr/port also accepted
+ *   threads = 4                  ; default: number of cores
+ *   database = /var/lib/resolverd
+ *   user = resolverd
+ *   control = /run/resolverd/resolverd.sock
+ *   ttl = 35m:1m:1d              ; rbldnsd -t syntax: def[:min[:max]]
+ *   edns-size = 1232
+ *   version = resolverd          ; version.bind; absent: REFUSED
+ *   query-log = /var/log/resolverd/query.log   ; "+path": unbuffered
+ *   lazy = no                    ; rbldnsd -a
+ *   check-interval = 1m          ; default for the zones
+ *
+ *   [zone bl.example]
+ *   dataset = ip4set:/srv/bl/ip4.txt      ; repeatable, in order
+ *   dataset = generic:/srv/bl/apex.txt
+ *   check-interval = 30s
+ */
+#ifndef RESOLVERD_CONF_H
+#define RESOLVERD_CONF_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zones.h"
+
+#define CFG_LISTEN_MAX 64
+#define CFG_THREADS_MAX 256
+#define CFG_ERR_LEN 512
+#define CFG_EDNS_MAX 4096 /* largest UDP answer buffer of a worker */
+#define CFG_TTL_DEFAULT 2100 /* rbldnsd's 35m */
+#define CFG_CHECK_DEFAULT 60 /* rbldnsd's -c 1m */
+
+/* One address to listen on (UDP and TCP). */
+struct cfg_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[64]; /* "addr port", for messages */
+};
+
+struct config {
+	char *path; /* the INI file; NULL in drop-in mode */
+	bool dropin;
+
+	struct cfg_addr listen[CFG_LISTEN_MAX];
+	size_t nlisten;
+	unsigned threads;
+	char *database; /* LMDB directory */
+	char *user; /* NULL: none configured */
+	char *group; /* drop-in "-u user:group" */
+	char *control; /* control socket path (later issues) */
+	uint32_t ttl_def, ttl_min, ttl_max;
+	uint16_t edns_size;
+	char *version; /* NULL: version.bind REFUSED */
+	char *query_log; /* NULL: off; "-": stdout */
+	bool qlog_unbuffered;
+	bool lazy;
+	unsigned check_interval; /* seconds; 0: only on SIGHUP */
+
+	/* datasets to import, in order; intervals[i] for specs[i] */
+	struct zn_spec *specs;
+	unsigned *intervals;
+	size_t nspecs;
+
+	/* drop-in mode only */
+	bool foreground;
+	bool host_bits_ok; /* -e */
+	bool no_gunzip; /* -C */
+	bool quick; /* -q */
+	char *chroot_dir; /* -r */
+	char *work_dir; /* -w */
+	char *pidfile; /* -p */
+	char *stats_file; /* -s */
+	bool stats_delta; /* -s +file */
+	int family; /* -4 / -6: AF_INET, AF_INET6, or AF_UNSPEC */
+	int facility; /* syslog facility, 0: daemon */
+};
+
+/* A config with the defaults; NULL and errno set on failure. */
+struct config *conf_new(void);
+/* conf_free(NULL) is a no-op. */
+void conf_free(struct config *c);
+
+/*
+ * Parse the INI file path into a new config.  On failure returns a
+ * negative errno and writes "file:line: field: why" to err.
+ */
+int conf_load(const char *path, struct config **out, char *err, size_t errlen);
+
+/* A duration with rbldnsd's units ("90", "35m", "1h30m"; s m h d w). */
+int conf_parse_time(const char *s, uint32_t *out);
+/* rbldnsd -t "def[:min[:max]]"; parts may be empty; 0 or -EINVAL. */
+int conf_parse_ttl(const char *s, uint32_t *def, uint32_t *min, uint32_t *max);
+
+/*
+ * Resolve "host", "host@port" or "host/port" (host may be a name, an
+ * IPv4 or IPv6 literal, or empty for every address; port a number or a
+ * service name; default 53) restricted to family (AF_UNSPEC: both) and
+ * append the addresses to c->listen, skipping duplicates, at most max in
+ * all.  0, or a negative errno with err filled.
+ */
+int conf_add_listen(struct config *c, const char *spec, int family, size_t max,
+    char *err, size_t errlen);
+
+/* Append a zone spec "zone:type:file[,file...]"; 0 or -errno + err. */
+int conf_add_spec(struct config *c, const char *spec, unsigned interval,
+    char *err, size_t errlen);
+
+/* Number of online CPUs, at least 1 and at most CFG_THREADS_MAX. */
+unsigned conf_ncpu(void);
+
+#endif /* RESOLVERD_CONF_H */

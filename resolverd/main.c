@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * resolverd: command line, wiring, privileges, the main event loop and
+ * teardown.  Two front ends build the same struct config:
+ *
+ *   resolverd -c FILE [-d] [-n]          configuration file mode
+ *   resolverd [rbldnsd options] zone:type:file[,file...] ...
+ *                                        rbldnsd drop-in mode
+ *
+ * Startup: bind every socket, daemonize (the parent waits until the
+ * child serves), write the pid file, chroot/chdir, drop privileges, open
+ * the database, import the datasets, start the workers.  The main thread
+ * then handles signals, the once-a-second tick (file checks, query log
+ * flush, stats file) and imports; workers only answer.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "compat.h"
+#include "conf.h"
+#include "import.h"
+#include "listen.h"
+#include "log.h"
+#include "qlog.h"
+#include "query.h"
+#include "stats.h"
+#include "zones.h"
+
+/* Everything the main thread owns. */
+struct resolverd {
+	struct config *conf;
+	struct event_base *base;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_usr1, *ev_tick;
+	struct listen *listen;
+	struct zn_db *db;
+	struct import *imp;
+	struct qlog *qlog;
+	struct stats *stats;
+	char *dbdir;
+	uid_t uid;
+	gid_t gid;
+	bool drop;
+	int ready_fd; /* to the waiting parent, or -1 */
+	time_t next_stats;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: resolverd -c FILE [-d] [-n] [-v]\n"
+	    "       resolverd [rbldnsd options] -b addr[/port] "
+	    "zone:type:file[,file...] ...  (resolverd -b x -h for help)\n");
+	exit(2);
+}
+
+static struct query_cfg
+query_cfg_of(const struct config *c)
+{
+	struct query_cfg qc;
+
+	memset(&qc, 0, sizeof(qc));
+	qc.ttl_def = c->ttl_def;
+	qc.ttl_min = c->ttl_min;
+	qc.ttl_max = c->ttl_max;
+	qc.lazy = c->lazy;
+	qc.version = c->version;
+	qc.edns_size = c->edns_size;
+	return qc;
+}
+
+/* Who we serve as: resolved before chroot, applied after. */
+static void
+pick_user(struct resolverd *rd)
+{
+	const struct config *c = rd->conf;
+	const char *name = c->user;
+	struct passwd *pw;
+	struct group *gr;
+	char *end;
+
+	if (geteuid() != 0) {
+		if (name != NULL &&
+		    ((pw = getpwnam(name)) == NULL || pw->pw_uid != geteuid()))
+			log_warnx("not started as root: staying uid %u "
+			          "(user %s ignored)",
+			    (unsigned)geteuid(), name);
+		return;
+	}
+	if (name == NULL) {
+		const char *def = c->dropin ? "rbldns" : RD_USER;
+
+		name = getpwnam(def) != NULL ? def : "nobody";
+	}
+	if ((pw = getpwnam(name)) != NULL) {
+		rd->uid = pw->pw_uid;
+		rd->gid = pw->pw_gid;
+	} else {
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(name, &end, 10);
+		if (errno != 0 || *end != '\0' || end == name)
+			fatalx("user %s: no such user", name);
+		rd->uid = (uid_t)n;
+		pw = getpwuid(rd->uid);
+		rd->gid = pw != NULL ? pw->pw_gid : (gid_t)n;
+	}
+	if (c->group != NULL) {
+		if ((gr = getgrnam(c->group)) != NULL)
+			rd->gid = gr->gr_gid;
+		else {
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(c->group, &end, 10);
+			if (errno != 0 || *end != '\0' || end == c->group)
+				fatalx("group %s: no such group", c->group);
+			rd->gid = (gid_t)n;
+		}
+	}
+	if (rd->uid == 0)
+		fatalx("user %s: refusing to serve queries as root", name);
+	rd->drop = true;
+}
+
+static void
+drop_privileges(struct resolverd *rd)
+{
+	if (!rd->drop)
+		return;
+	if (setgroups(1, &rd->gid) == -1)
+		fatal("setgroups");
+	if (setresgid(rd->gid, rd->gid, rd->gid) == -1)
+		fatal("setresgid %u", (unsigned)rd->gid);
+	if (setresuid(rd->uid, rd->uid, rd->uid) == -1)
+		fatal("setresuid %u", (unsigned)rd->uid);
+	if (geteuid() == 0 || getuid() == 0)
+		fatalx("still root after dropping privileges");
+}
+
+/* mkdir -p; the directories we create are given to the server user. */
+static void
+make_dir(struct resolverd *rd, const char *path)
+{
+	char *p, *s;
+
+	if ((p = strdup(path)) == NULL)
+		fatal("strdup");
+	for (s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char save = *s;
+
+		*s = '\0';
+		if (mkdir(p, 0755) == 0) {
+			if (rd->drop && chown(p, rd->uid, rd->gid) == -1)
+				fatal("%s: chown", p);
+		} else if (errno != EEXIST)
+			fatal("%s: mkdir", p);
+		*s = save;
+		if (save == '\0')
+			break;
+	}
+	free(p);
+}
+
+/*
+ * Fork into the background.  The parent stays until the child says it
+ * serves (exit 0) or fails (exit 1), so "resolverd ... && next" works.
+ */
+static int
+daemonize(void)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &c, 1) == 1 && c == 'k')
+			_exit(0);
+		_exit(1);
+	}
+	close(fds[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	return fds[1];
+}
+
+/*
+ * Tell the waiting parent we serve.  Until now startup errors went to
+ * stderr, where whoever started us sees them; from now on to syslog.
+ */
+static void
+ready(struct resolverd *rd)
+{
+	int nul;
+
+	if (rd->ready_fd < 0)
+		return;
+	if ((nul = open("/dev/null", O_RDWR)) != -1) {
+		dup2(nul, STDIN_FILENO);
+		dup2(nul, STDOUT_FILENO);
+		dup2(nul, STDERR_FILENO);
+		if (nul > STDERR_FILENO)
+			close(nul);
+	}
+	log_init("resolverd", 0, 0, rd->conf->facility);
+	if (write(rd->ready_fd, "k", 1) != 1)
+		log_warn("cannot tell the parent process we are ready");
+	close(rd->ready_fd);
+	rd->ready_fd = -1;
+}
+
+static void
+write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if ((f = fopen(path, "we")) == NULL)
+		fatal("%s", path);
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0)
+		fatal("%s", path);
+}
+
+static void
+write_stats(struct resolverd *rd, time_t now, bool bare)
+{
+	const struct config *c = rd->conf;
+	FILE *f;
+
+	if (c->stats_file == NULL)
+		return;
+	if ((f = fopen(c->stats_file, "ae")) == NULL) {
+		log_warn("%s", c->stats_file);
+		return;
+	}
+	if (stats_write(rd->stats, f, now, c->stats_delta, bare) != 0)
+		log_warnx("%s: write error", c->stats_file);
+	if (fclose(f) != 0)
+		log_warn("%s", c->stats_file);
+}
+
+/* True if the database holds exactly / at least the zones of the specs. */
+static void
+zones_present(struct zn_db *db, const struct config *c, bool *all, bool *extra)
+{
+	const struct zn_zone *z;
+	struct zn_view *v;
+	struct zn_err err;
+	size_t n, i, j;
+
+	*all = false;
+	*extra = false;
+	if (zn_view_open(db, &v, &err) != 0) {
+		log_warnx("database: %s", err.msg);
+		return;
+	}
+	z = zn_view_zones(v, &n);
+	*all = true;
+	for (i = 0; i < c->nspecs; i++) {
+		if (c->specs[i].zone[0] == '\0')
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcasecmp(z[j].name, c->specs[i].zone) == 0)
+				break;
+		if (j == n)
+			*all = false;
+	}
+	for (j = 0; j < n; j++) {
+		for (i = 0; i < c->nspecs; i++)
+			if (strcasecmp(z[j].name, c->specs[i].zone) == 0)
+				break;
+		if (i == c->nspecs)
+			*extra = true;
+	}
+	zn_view_close(v);
+}
+
+static struct zn_db *
+open_db(const char *dir)
+{
+	struct zn_db *db;
+	struct zn_err err;
+
+	if (zn_db_open(dir, 0, 0, &db, &err) != 0)
+		fatalx("database %s: %s", dir, err.msg);
+	return db;
+}
+
+static void
+initial_import(struct resolverd *rd)
+{
+	int rc = import_run(rd->imp, true, time(NULL));
+
+	if (rc < 0 && !rd->conf->quick)
+		fatalx("zone load failed, exiting (use -q to start anyway)");
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct resolverd *rd = arg;
+
+	(void)what;
+	log_info("signal %d: exiting", (int)sig);
+	event_base_loopexit(rd->base, NULL);
+}
+
+/* Apply a new, valid config; the restart-only fields stay as they are. */
+static void
+apply_config(struct resolverd *rd, struct config *nc)
+{
+	struct config *oc = rd->conf;
+	struct query_cfg qc;
+	size_t i;
+	int rc;
+
+	if (nc->nlisten != oc->nlisten ||
+	    memcmp(nc->listen, oc->listen, sizeof(nc->listen)) != 0) {
+		log_warnx("reload: listen: changes need a restart");
+		memcpy(nc->listen, oc->listen, sizeof(nc->listen));
+		nc->nlisten = oc->nlisten;
+	}
+	if (nc->threads != oc->threads) {
+		log_warnx("reload: threads: changes need a restart");
+		nc->threads = oc->threads;
+	}
+#define KEEP(field)                                                        \
+	do {                                                               \
+		if ((nc->field == NULL) != (oc->field == NULL) ||          \
+		    (nc->field != NULL && strcmp(nc->field, oc->field)))   \
+			log_warnx(                                         \
+			    "reload: " #field ": changes need a restart"); \
+		free(nc->field);                                           \
+		nc->field = oc->field;                                     \
+		oc->field = NULL;                                          \
+	} while (0)
+	KEEP(database);
+	KEEP(user);
+	KEEP(control);
+#undef KEEP
+	qc = query_cfg_of(nc);
+	listen_set_cfg(rd->listen, &qc);
+	if ((rc = qlog_open(rd->qlog, nc->query_log, nc->qlog_unbuffered)) !=
+	    0) {
+		errno = -rc;
+		log_warn("reload: query-log %s (the old log stays open)",
+		    nc->query_log);
+	}
+	for (i = 0; i < oc->nspecs; i++) {
+		size_t j;
+
+		for (j = 0; j < nc->nspecs; j++)
+			if (strcmp(oc->specs[i].zone, nc->specs[j].zone) == 0)
+				break;
+		if (j == nc->nspecs)
+			log_warnx("reload: zone %s: no longer configured; its "
+			          "data stays in the database",
+			    oc->specs[i].zone);
+	}
+	if (import_set(rd->imp, nc->specs, nc->intervals, nc->nspecs) != 0)
+		log_warnx("reload: out of memory; the datasets stay as they "
+		          "were");
+	rd->conf = nc;
+	conf_free(oc);
+	import_run(rd->imp, true, time(NULL));
+	log_info("configuration reloaded");
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct resolverd *rd = arg;
+	struct config *nc;
+	char err[CFG_ERR_LEN];
+	int rc;
+
+	(void)sig;
+	(void)what;
+	if (rd->conf->dropin) {
+		/* rbldnsd: re-check the files, reopen the query log */
+		if (rd->conf->query_log != NULL &&
+		    (rc = qlog_open(rd->qlog, rd->conf->query_log,
+		         rd->conf->qlog_unbuffered)) != 0) {
+			errno = -rc;
+			log_warn("%s", rd->conf->query_log);
+		}
+		import_run(rd->imp, true, time(NULL));
+		return;
+	}
+	if (conf_load(rd->conf->path, &nc, err, sizeof(err)) != 0) {
+		log_warnx("reload: %s; keeping the old configuration", err);
+		return;
+	}
+	apply_config(rd, nc);
+}
+
+static void
+on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct resolverd *rd = arg;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)sig;
+	(void)what;
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return;
+	stats_write(rd->stats, f, time(NULL), false, false);
+	fclose(f);
+	if (buf != NULL) {
+		buf[strcspn(buf, "\n")] = '\0';
+		log_info("stats: %s", buf);
+	}
+	free(buf);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolverd *rd = arg;
+	const struct config *c = rd->conf;
+	time_t now = time(NULL);
+
+	(void)fd;
+	(void)what;
+	qlog_flush(rd->qlog);
+	if (rd->imp != NULL)
+		import_run(rd->imp, false, now);
+	if (c->stats_file != NULL && c->check_interval > 0 &&
+	    now >= rd->next_stats) {
+		write_stats(rd, now, false);
+		rd->next_stats = now + c->check_interval;
+	}
+}
+
+static void
+add_signal(struct resolverd *rd, struct event **ev, int sig,
+    event_callback_fn cb)
+{
+	if ((*ev = evsignal_new(rd->base, sig, cb, rd)) == NULL ||
+	    evsignal_add(*ev, NULL) != 0)
+		fatalx("cannot handle signal %d", sig);
+}
+
+static int
+serve(struct resolverd *rd)
+{
+	struct config *c = rd->conf;
+	struct timeval sec = { 1, 0 };
+	struct query_cfg qc;
+	char err[CFG_ERR_LEN];
+	bool all = false, extra = false, fast;
+	size_t i;
+	int rc;
+
+	if ((rc = listen_open(c->listen, c->nlisten, c->threads, &rd->listen,
+	         err, sizeof(err))) != 0)
+		fatalx("%s", err);
+	for (i = 0; i < c->nlisten; i++)
+		log_info("listening on %s (udp, tcp)", c->listen[i].text);
+	pick_user(rd);
+	rd->ready_fd = -1;
+	if (!c->foreground)
+		rd->ready_fd = daemonize();
+	if (c->pidfile != NULL)
+		write_pidfile(c->pidfile);
+	if (c->chroot_dir != NULL &&
+	    (chroot(c->chroot_dir) == -1 || chdir("/") == -1))
+		fatal("chroot %s", c->chroot_dir);
+	if (c->work_dir != NULL && chdir(c->work_dir) == -1)
+		fatal("chdir %s", c->work_dir);
+	if (c->dropin) {
+		if ((rd->dbdir = compat_statedir(c)) == NULL)
+			fatal("state directory");
+	} else if ((rd->dbdir = strdup(c->database)) == NULL)
+		fatal("strdup");
+	make_dir(rd, rd->dbdir);
+	drop_privileges(rd);
+
+	if ((rd->base = event_base_new()) == NULL)
+		fatalx("cannot create the event base");
+	if ((rd->qlog = qlog_new()) == NULL ||
+	    (rd->stats = stats_new()) == NULL)
+		fatal("out of memory");
+	if (c->query_log != NULL &&
+	    (rc = qlog_open(rd->qlog, c->query_log, c->qlog_unbuffered)) != 0) {
+		errno = -rc;
+		fatal("query log %s", c->query_log);
+	}
+	qc = query_cfg_of(c);
+	listen_set_cfg(rd->listen, &qc);
+
+	rd->db = open_db(rd->dbdir);
+	zones_present(rd->db, c, &all, &extra);
+	if (c->dropin && extra) {
+		/* the state directory is ours: start it over rather than
+		 * serve zones that are no longer on the command line */
+		char path[4096];
+
+		log_info("%s: holds zones not on the command line; "
+		         "rebuilding it",
+		    rd->dbdir);
+		zn_db_close(rd->db);
+		snprintf(path, sizeof(path), "%s/data.mdb", rd->dbdir);
+		if (unlink(path) == -1 && errno != ENOENT)
+			fatal("%s", path);
+		snprintf(path, sizeof(path), "%s/lock.mdb", rd->dbdir);
+		if (unlink(path) == -1 && errno != ENOENT)
+			fatal("%s", path);
+		rd->db = open_db(rd->dbdir);
+		all = false;
+	}
+	if ((rd->imp = import_new(rd->db, c->host_bits_ok, c->no_gunzip)) ==
+	        NULL ||
+	    import_set(rd->imp, c->specs, c->intervals, c->nspecs) != 0)
+		fatal("out of memory");
+
+	/*
+	 * With every zone already in the database (a restart), answer at
+	 * once and bring the data up to date meanwhile; else load first,
+	 * as rbldnsd does, unless -q.
+	 */
+	fast = all || c->quick;
+	if (!fast)
+		initial_import(rd);
+	if ((rc = listen_start(rd->listen, rd->db, rd->qlog, rd->stats)) != 0)
+		fatalx("cannot start the workers");
+	if (fast)
+		initial_import(rd);
+
+	add_signal(rd, &rd->ev_hup, SIGHUP, on_hup);
+	add_signal(rd, &rd->ev_term, SIGTERM, on_term);
+	add_signal(rd, &rd->ev_int, SIGINT, on_term);
+	add_signal(rd, &rd->ev_usr1, SIGUSR1, on_usr1);
+	if ((rd->ev_tick = event_new(rd->base, -1, EV_PERSIST, on_tick, rd)) ==
+	        NULL ||
+	    event_add(rd->ev_tick, &sec) != 0)
+		fatalx("cannot add the timer");
+	write_stats(rd, time(NULL), true);
+	rd->next_stats = time(NULL) + c->check_interval;
+	log_info("serving %zu datasets with %u threads", c->nspecs, c->threads);
+	ready(rd);
+
+	if (event_base_dispatch(rd->base) == -1)
+		log_warnx("event loop failed");
+
+	listen_close(rd->listen);
+	write_stats(rd, time(NULL), true);
+	qlog_flush(rd->qlog);
+	if (rd->conf->pidfile != NULL && c->chroot_dir == NULL)
+		(void)unlink(rd->conf->pidfile);
+	event_free(rd->ev_tick);
+	event_free(rd->ev_hup);
+	event_free(rd->ev_term);
+	event_free(rd->ev_int);
+	event_free(rd->ev_usr1);
+	event_base_free(rd->base);
+	import_free(rd->imp);
+	zn_db_close(rd->db);
+	qlog_free(rd->qlog);
+	stats_free(rd->stats);
+	free(rd->dbdir);
+	conf_free(rd->conf);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct resolverd rd;
+	struct config *c = NULL;
+	char err[CFG_ERR_LEN];
+	const char *path = NULL;
+	bool check = false, fg = false;
+	int ch, verbose = 0, rc;
+
+	memset(&rd, 0, sizeof(rd));
+	signal(SIGPIPE, SIG_IGN);
+	if (compat_detect(argc, argv)) {
+		rc = compat_parse(argc, argv, &c, err, sizeof(err));
+		if (rc == 1)
+			return 0;
+		if (rc < 0) {
+			fprintf(stderr, "resolverd: %s\n", err);
+			return 2;
+		}
+		log_init("resolverd", 1, 0, 0);
+	} else {
+		while ((ch = getopt(argc, argv, "c:dnhv")) != -1) {
+			switch (ch) {
+			case 'c':
+				path = optarg;
+				break;
+			case 'd':
+				fg = true;
+				break;
+			case 'n':
+				check = true;
+				break;
+			case 'v':
+				verbose++;
+				break;
+			case 'h':
+				compat_usage(stdout);
+				return 0;
+			default:
+				usage();
+			}
+		}
+		if (path == NULL || optind != argc)
+			usage();
+		if (conf_load(path, &c, err, sizeof(err)) != 0) {
+			fprintf(stderr, "resolverd: %s\n", err);
+			return 1;
+		}
+		if (check) {
+			fprintf(stderr, "resolverd: %s: configuration OK\n",
+			    path);
+			conf_free(c);
+			return 0;
+		}
+		c->foreground = fg;
+		log_init("resolverd", 1, verbose, 0);
+	}
+	rd.conf = c;
+	return serve(&rd);
+}

@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Shared helpers for the e2e tests: temp dirs, free ports, starting and
+stopping resolverd (drop-in mode), rbldnsd and unbound by PID, and a
+minimal check/report harness.  Every server listens on 127.0.0.1 only."""
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+
+class Checks:
+    def __init__(self):
+        self.failed = []
+        self.count = 0
+
+    def __call__(self, name, cond, detail=""):
+        self.count += 1
+        if cond:
+            print("ok  ", name)
+        else:
+            print("FAIL", name, detail)
+            self.failed.append(name)
+
+    def done(self):
+        print("%d checks, %d failed" % (self.count, len(self.failed)))
+        return 1 if self.failed else 0
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise RuntimeError("no free port")
+
+
+def tmpdir(prefix):
+    """A temp dir that the unprivileged server user can read and write."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(d, nobody.pw_uid, nobody.pw_gid)
+    return d
+
+
+def write(d, name, text):
+    p = os.path.join(d, name)
+    with open(p, "w") as f:
+        f.write(text)
+    os.chmod(p, 0o644)
+    return p
+
+
+def query(port, name, rdtype="A", tcp=False, payload=None, timeout=2.0,
+          source=None, want_dnssec=False):
+    q = dns.message.make_query(name, rdtype, use_edns=payload is not None,
+                               payload=payload or 512,
+                               want_dnssec=want_dnssec)
+    q.flags |= dns.flags.RD
+    fn = dns.query.tcp if tcp else dns.query.udp
+    kw = {"source": source} if source else {}
+    return fn(q, "127.0.0.1", port=port, timeout=timeout, **kw)
+
+
+def wait_answer(port, name, proc, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited with %s" % proc.returncode)
+        try:
+            query(port, name, timeout=0.2)
+            return True
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError("server did not answer within %ss" % seconds)
+
+
+class Server:
+    """A process started with argv, stopped by its PID."""
+
+    def __init__(self, argv, env=None, cwd=None, log=None):
+        self.log = open(log, "w") if log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.log is not subprocess.DEVNULL:
+            self.log.close()
+        return self.proc.returncode
+
+
+def resolverd_dropin(resolverd, d, port, specs, extra=()):
+    env = dict(os.environ, RESOLVERD_STATEDIR=os.path.join(d, "state"))
+    argv = [resolverd, "-n", "-u", "nobody", "-b", "127.0.0.1/%d" % port]
+    argv += list(extra) + list(specs)
+    return Server(argv, env=env, cwd=d, log=os.path.join(d, "resolverd.log"))
+
+
+def rbldnsd(d, port, specs, extra=()):
+    argv = ["/usr/sbin/rbldnsd", "-n", "-u", "nobody", "-b",
+            "127.0.0.1/%d" % port] + list(extra) + list(specs)
+    return Server(argv, cwd=d, log=os.path.join(d, "rbldnsd.log"))
+
+
+def cleanup(d):
+    shutil.rmtree(d, ignore_errors=True)

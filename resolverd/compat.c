@@ -71,6 +71,8 @@ compat_usage(FILE *f)
 	    " -c check - check for file updates every `check' secs (60)\n"
 	    " -p pidfile - write backgrounded pid to specified file\n"
 	    " -n - do not become a daemon\n"
+	    " -d - dump all zones in BIND format to standard output and "
+	    "exit\n"
 	    " -f - accepted for compatibility: answers never stop during "
 	    "reloads\n"
 	    " -q - quickstart, load zones after backgrounding\n"
@@ -278,10 +280,8 @@ compat_parse(int argc, char **argv, struct config **out, char *err,
 			c->no_gunzip = true;
 			break;
 		case 'd':
-			rc = seterr(err, errlen, ENOTSUP,
-			    "-d (dump zones) is not supported; use "
-			    "\"zonetool dump\"");
-			goto out_free;
+			c->dump = true;
+			break;
 		case 'x':
 		case 'X':
 			rc = seterr(err, errlen, ENOTSUP,
@@ -314,7 +314,7 @@ compat_parse(int argc, char **argv, struct config **out, char *err,
 		rc = seterr(err, errlen, ENOMEM, "out of memory");
 		goto out_free;
 	}
-	if (nbinds == 0) {
+	if (nbinds == 0 && !c->dump) {
 		rc = seterr(err, errlen, EINVAL,
 		    "no sockets to listen on: give -b address[/port]");
 		goto out_free;

@@ -78,6 +78,7 @@ struct config {
 	size_t nspecs;
 
 	/* drop-in mode only */
+	bool dump; /* -d: print the zones in BIND format and exit */
 	bool foreground;
 	bool host_bits_ok; /* -e */
 	bool no_gunzip; /* -C */

@@ -4,7 +4,6 @@
 #include "import.h"
 
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -16,23 +15,22 @@
 
 #define WARN_MAX 100 /* warnings logged per dataset load */
 
-/* What stat() said about one file. */
-struct fstate {
-	int err; /* errno of stat, or 0 */
-	int64_t mtime_s, mtime_ns;
-	int64_t size;
-	uint64_t ino;
-};
-
-/* One distinct "type:files" dataset; zones may share it. */
+/*
+ * One distinct "type:files" dataset; zones may share it.  What the
+ * database holds is read from the database at every check, so nothing
+ * here can go stale.
+ */
 struct dset {
 	const struct zn_spec *spec; /* the first spec naming it */
-	struct fstate *cur; /* state at the last import; NULL: never */
-	struct fstate *now; /* state before this run's load */
 	unsigned interval; /* smallest non-zero interval of its specs */
 	time_t next;
-	bool changed, failed;
-	struct zn_dataset *ds; /* loaded in this run */
+	/* this run */
+	bool checked; /* stored is known */
+	bool stored; /* the database holds it */
+	bool changed; /* its files differ from what the database holds */
+	bool failed; /* reading it failed */
+	struct zn_fileid *now; /* its files' identities before reading */
+	struct zn_dataset *ds; /* read in this run */
 };
 
 struct import {
@@ -51,6 +49,16 @@ struct warnctx {
 	size_t n;
 };
 
+/* The specs of one write: borrowed from the import or from the database. */
+struct wset {
+	struct zn_spec *specs; /* shallow copies */
+	struct zn_dataset **ds;
+	size_t n, cap;
+	struct zn_spec **owned; /* read from the database: freed after */
+	size_t *nowned;
+	size_t nown;
+};
+
 struct import *
 import_new(struct zn_db *db, bool host_bits_ok, bool no_gunzip)
 {
@@ -65,6 +73,16 @@ import_new(struct zn_db *db, bool host_bits_ok, bool no_gunzip)
 }
 
 static void
+reset_run(struct dset *d)
+{
+	free(d->now);
+	d->now = NULL;
+	zn_dataset_free(d->ds);
+	d->ds = NULL;
+	d->checked = d->stored = d->changed = d->failed = false;
+}
+
+static void
 free_set(struct zn_spec *specs, size_t n, size_t *dsi, struct dset *d,
     size_t nd)
 {
@@ -74,11 +92,8 @@ free_set(struct zn_spec *specs, size_t n, size_t *dsi, struct dset *d,
 		zn_spec_cleanup(&specs[i]);
 	free(specs);
 	free(dsi);
-	for (i = 0; i < nd; i++) {
-		free(d[i].cur);
-		free(d[i].now);
-		zn_dataset_free(d[i].ds);
-	}
+	for (i = 0; i < nd; i++)
+		reset_run(&d[i]);
 	free(d);
 }
 
@@ -142,13 +157,10 @@ import_set(struct import *im, const struct zn_spec *specs,
 		    (nd[j].interval == 0 || intervals[i] < nd[j].interval))
 			nd[j].interval = intervals[i];
 	}
-	/* keep the file state of datasets we already imported */
+	/* datasets we already check keep their schedule */
 	for (j = 0; j < ndd; j++)
 		for (i = 0; i < im->nd; i++)
-			if (same_dataset(im->d[i].spec, nd[j].spec) &&
-			    im->d[i].cur != NULL) {
-				nd[j].cur = im->d[i].cur;
-				im->d[i].cur = NULL;
+			if (same_dataset(im->d[i].spec, nd[j].spec)) {
 				nd[j].next = im->d[i].next;
 				break;
 			}
@@ -161,37 +173,44 @@ import_set(struct import *im, const struct zn_spec *specs,
 	return 0;
 }
 
-bool
-import_complete(const struct import *im)
+static const char *
+dsname(const struct dset *d)
 {
-	size_t i;
-
-	for (i = 0; i < im->nd; i++)
-		if (im->d[i].cur == NULL)
-			return false;
-	return true;
+	return zn_type_name(d->spec->type);
 }
 
-static struct fstate *
-stat_files(const struct zn_spec *s)
+/*
+ * What the database holds for d, and whether d's files differ from it
+ * (a file that cannot be stat()ed differs: reading it says why).
+ */
+static int
+check(struct import *im, struct dset *d)
 {
-	struct fstate *f;
-	struct stat st;
-	size_t i;
+	const struct zn_spec *s = d->spec;
+	struct zn_fileid *held;
+	struct zn_err err;
+	size_t k;
+	int rc;
 
-	if ((f = calloc(s->nfiles, sizeof(*f))) == NULL)
-		return NULL;
-	for (i = 0; i < s->nfiles; i++) {
-		if (stat(s->filev[i], &st) == -1) {
-			f[i].err = errno;
-			continue;
-		}
-		f[i].mtime_s = st.st_mtim.tv_sec;
-		f[i].mtime_ns = st.st_mtim.tv_nsec;
-		f[i].size = st.st_size;
-		f[i].ino = st.st_ino;
+	free(d->now);
+	d->now = calloc(s->nfiles, sizeof(*d->now));
+	held = calloc(s->nfiles, sizeof(*held));
+	if (d->now == NULL || held == NULL) {
+		free(held);
+		return -ENOMEM;
 	}
-	return f;
+	rc = zn_db_fileids(im->db, s, held, &err);
+	if (rc != 0 && rc != -ENOENT && rc != -ENODATA)
+		log_warnx("%s:%s: database: %s", dsname(d), s->files, err.msg);
+	d->checked = true;
+	d->stored = rc == 0 || rc == -ENODATA;
+	d->changed = rc != 0;
+	for (k = 0; k < s->nfiles; k++)
+		if (zn_fileid_stat(s->filev[k], &d->now[k]) != 0 ||
+		    !zn_fileid_equal(&d->now[k], &held[k]))
+			d->changed = true;
+	free(held);
+	return 0;
 }
 
 static void
@@ -241,7 +260,7 @@ count_entries(const struct zn_dataset *ds)
 	return n;
 }
 
-/* Load dataset d; false (logged) if it failed. */
+/* Read dataset d; false (logged) if it failed. */
 static bool
 load(struct import *im, struct dset *d)
 {
@@ -251,157 +270,217 @@ load(struct import *im, struct dset *d)
 	struct zn_err err;
 	int rc;
 
-	free(d->now);
-	if ((d->now = stat_files(s)) == NULL) {
-		log_warnx("%s:%s: out of memory", zn_type_name(s->type),
-		    s->files);
-		return false;
-	}
 	opts.warn = on_warn;
 	opts.warn_ctx = &wc;
 	rc = zn_dataset_load(s->type, (const char *const *)s->filev, s->nfiles,
 	    &opts, &d->ds, &err);
 	if (wc.n > WARN_MAX)
-		log_warnx("%s:%s: %zu more warnings not shown",
-		    zn_type_name(s->type), s->files, wc.n - WARN_MAX);
+		log_warnx("%s:%s: %zu more warnings not shown", dsname(d),
+		    s->files, wc.n - WARN_MAX);
 	if (rc != 0) {
 		d->ds = NULL;
-		log_warnx("%s:%s: %s; keeping the old data",
-		    zn_type_name(s->type), s->files, err.msg);
+		log_warnx("%s:%s: %s; %s", dsname(d), s->files, err.msg,
+		    d->stored ? "keeping the old data" : "not served");
 		return false;
 	}
-	log_info("%s:%s: %zu entries, %zu stored, %zu skipped lines",
-	    zn_type_name(s->type), s->files, d->ds->nsource,
-	    count_entries(d->ds), d->ds->nskipped);
+	log_info("%s:%s: %zu entries, %zu stored, %zu skipped lines", dsname(d),
+	    s->files, d->ds->nsource, count_entries(d->ds), d->ds->nskipped);
 	return true;
+}
+
+static int
+wset_add(struct wset *w, const struct zn_spec *spec, struct zn_dataset *ds)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		struct zn_spec *ns = reallocarray(w->specs, cap, sizeof(*ns));
+		struct zn_dataset **nd;
+
+		if (ns == NULL)
+			return -ENOMEM;
+		w->specs = ns;
+		if ((nd = reallocarray(w->ds, cap, sizeof(*nd))) == NULL)
+			return -ENOMEM;
+		w->ds = nd;
+		w->cap = cap;
+	}
+	w->specs[w->n] = *spec;
+	w->ds[w->n++] = ds;
+	return 0;
+}
+
+static void
+wset_free(struct wset *w)
+{
+	size_t i, j;
+
+	for (i = 0; i < w->nown; i++) {
+		for (j = 0; j < w->nowned[i]; j++)
+			zn_spec_cleanup(&w->owned[i][j]);
+		free(w->owned[i]);
+	}
+	free(w->owned);
+	free(w->nowned);
+	free(w->specs);
+	free(w->ds);
+}
+
+/*
+ * A zone some of whose datasets are neither read nor stored keeps what
+ * the database holds for it, if anything.
+ */
+static int
+keep_zone(struct import *im, struct wset *w, const char *zone)
+{
+	struct zn_spec *sp, **no;
+	struct zn_err err;
+	size_t n, i, *nn;
+	int rc;
+
+	rc = zn_db_zone_specs(im->db, zone, &sp, &n, &err);
+	if (rc == -ENOENT) {
+		log_warnx("zone %s: not served until its datasets load", zone);
+		return 0;
+	}
+	if (rc != 0) {
+		log_warnx("zone %s: database: %s", zone, err.msg);
+		return rc;
+	}
+	no = reallocarray(w->owned, w->nown + 1, sizeof(*no));
+	if (no != NULL)
+		w->owned = no;
+	nn = reallocarray(w->nowned, w->nown + 1, sizeof(*nn));
+	if (nn != NULL)
+		w->nowned = nn;
+	if (no == NULL || nn == NULL) {
+		for (i = 0; i < n; i++)
+			zn_spec_cleanup(&sp[i]);
+		free(sp);
+		return -ENOMEM;
+	}
+	w->owned[w->nown] = sp;
+	w->nowned[w->nown++] = n;
+	log_warnx("zone %s: keeping the datasets it had", zone);
+	for (i = 0; i < n; i++)
+		if ((rc = wset_add(w, &sp[i], NULL)) != 0)
+			return rc;
+	return 0;
+}
+
+/*
+ * Every configured zone, each with the datasets read in this run and
+ * the stored ones kept as they are (NULL).
+ */
+static int
+build_set(struct import *im, struct wset *w)
+{
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < im->n; i++) {
+		const char *zone = im->specs[i].zone;
+		bool buildable = true, first = true;
+
+		for (k = 0; k < im->n; k++) {
+			const struct dset *d = &im->d[im->dsi[k]];
+
+			if (strcmp(im->specs[k].zone, zone) != 0)
+				continue;
+			if (k < i)
+				first = false;
+			if (d->ds == NULL && !d->stored)
+				buildable = false;
+		}
+		if (!first)
+			continue;
+		if (!buildable) {
+			if ((rc = keep_zone(im, w, zone)) != 0)
+				return rc;
+			continue;
+		}
+		for (k = i; k < im->n; k++) {
+			struct dset *d = &im->d[im->dsi[k]];
+			struct zn_spec s = im->specs[k];
+
+			if (strcmp(s.zone, zone) != 0)
+				continue;
+			s.ids = d->ds != NULL ? d->now : NULL;
+			if ((rc = wset_add(w, &s, d->ds)) != 0)
+				return rc;
+		}
+	}
+	return 0;
 }
 
 int
 import_run(struct import *im, bool force, time_t now)
 {
-	const struct zn_spec **sp = NULL;
-	struct zn_dataset **dp = NULL;
 	struct zn_write_stats st;
 	struct zn_err err;
-	bool *zone_on = NULL, any = false, failed = false;
+	struct wset w;
+	bool any = false, failed = false;
 	double t0 = mono(), u0 = cpu_user();
-	size_t i, j, k, m;
+	size_t j;
 	int rc = 0;
 
-	/* 1: which datasets changed */
+	memset(&w, 0, sizeof(w));
+	/* 1: the datasets that are due, and which of them changed */
 	for (j = 0; j < im->nd; j++) {
 		struct dset *d = &im->d[j];
-		struct fstate *f;
 
-		d->changed = d->failed = false;
+		reset_run(d);
 		if (!force && (d->interval == 0 || now < d->next))
 			continue;
 		if (d->interval != 0)
 			d->next = now + d->interval;
-		if (d->cur == NULL) {
-			d->changed = true;
-			continue;
-		}
-		if ((f = stat_files(d->spec)) == NULL)
-			return -ENOMEM;
-		/* rbldnsd reloads when a file's mtime or size differ, or
-		 * stat fails */
-		for (k = 0; k < d->spec->nfiles && !d->changed; k++)
-			d->changed = f[k].err != 0 ||
-			    f[k].mtime_s != d->cur[k].mtime_s ||
-			    f[k].mtime_ns != d->cur[k].mtime_ns ||
-			    f[k].size != d->cur[k].size ||
-			    f[k].ino != d->cur[k].ino;
-		free(f);
-	}
-
-	/* 2: the zones that use a changed dataset, and all their datasets */
-	if ((zone_on = calloc(im->n + 1, sizeof(*zone_on))) == NULL)
-		return -ENOMEM;
-	for (i = 0; i < im->n; i++) {
-		if (!im->d[im->dsi[i]].changed)
-			continue;
-		for (k = 0; k < im->n; k++)
-			if (strcmp(im->specs[k].zone, im->specs[i].zone) == 0)
-				zone_on[k] = true;
-		any = true;
-	}
-	if (!any)
-		goto out;
-
-	/* 3: load them; a failed dataset takes its zones out of this run */
-	for (i = 0; i < im->n; i++) {
-		struct dset *d = &im->d[im->dsi[i]];
-
-		if (!zone_on[i] || d->ds != NULL || d->failed)
-			continue;
-		if (!load(im, d))
-			d->failed = true;
-	}
-	for (i = 0; i < im->n; i++) {
-		if (!zone_on[i] || !im->d[im->dsi[i]].failed)
-			continue;
-		failed = true;
-		for (k = 0; k < im->n; k++)
-			if (strcmp(im->specs[k].zone, im->specs[i].zone) == 0)
-				zone_on[k] = false;
-	}
-
-	/* 4: one write transaction for every zone that loaded */
-	sp = calloc(im->n + 1, sizeof(*sp));
-	dp = calloc(im->n + 1, sizeof(*dp));
-	if (sp == NULL || dp == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (i = 0, m = 0; i < im->n; i++)
-		if (zone_on[i]) {
-			sp[m] = &im->specs[i];
-			dp[m++] = im->d[im->dsi[i]].ds;
-		}
-	if (m == 0)
-		goto out;
-	/* zn_db_replace takes an array of specs, not of pointers */
-	{
-		struct zn_spec *arr = calloc(m, sizeof(*arr));
-
-		if (arr == NULL) {
-			rc = -ENOMEM;
+		if ((rc = check(im, d)) != 0)
 			goto out;
-		}
-		for (i = 0; i < m; i++)
-			arr[i] = *sp[i]; /* shallow: borrowed strings */
-		rc = zn_db_replace(im->db, arr, dp, m, &st, &err);
-		free(arr);
+		any = any || d->changed;
 	}
+	if (!any && !force)
+		goto out;
+
+	/* 2: read them; the others need to be known as stored or not */
+	for (j = 0; j < im->nd; j++) {
+		struct dset *d = &im->d[j];
+
+		if (!d->checked && (rc = check(im, d)) != 0)
+			goto out;
+		if (d->changed && !d->ds && !load(im, d)) {
+			d->failed = true;
+			failed = true;
+		}
+	}
+
+	/* 3: one write transaction naming every zone */
+	if ((rc = build_set(im, &w)) != 0)
+		goto out;
+	rc = zn_db_replace_flags(im->db, w.specs, w.ds, w.n, ZN_REPLACE_ALL,
+	    &st, &err);
 	if (rc != 0) {
 		log_warnx("database: %s; keeping the old data", err.msg);
 		goto out;
 	}
-	for (i = 0; i < im->n; i++) {
-		struct dset *d = &im->d[im->dsi[i]];
-
-		if (!zone_on[i] || d->now == NULL)
-			continue;
-		free(d->cur);
-		d->cur = d->now;
-		d->now = NULL;
-	}
-	log_info("zones reloaded, time %.2fe/%.2fu sec, %zu entries written, "
-	         "%zu deleted",
-	    mono() - t0, cpu_user() - u0, st.puts, st.dels);
-	rc = 1;
+	if (st.zones_dropped > 0)
+		log_info("%zu zones no longer configured: dropped",
+		    st.zones_dropped);
+	if (st.changed)
+		log_info("zones reloaded, time %.2fe/%.2fu sec, %zu entries "
+		         "written, %zu deleted",
+		    mono() - t0, cpu_user() - u0, st.puts, st.dels);
+	else if (force)
+		log_info("zones up to date: %zu datasets unchanged", im->nd);
+	rc = st.changed ? 1 : 0;
 
 out:
 	for (j = 0; j < im->nd; j++) {
+		/* keep the schedule, nothing else */
 		zn_dataset_free(im->d[j].ds);
 		im->d[j].ds = NULL;
 		free(im->d[j].now);
 		im->d[j].now = NULL;
 	}
-	free(sp);
-	free(dp);
-	free(zone_on);
+	wset_free(&w);
 	if (rc >= 0 && failed)
 		rc = -EIO;
 	return rc;

@@ -57,8 +57,7 @@ struct worker {
 	bool running;
 	struct event_base *base;
 	struct event *ev_stop, *ev_tick;
-	struct zn_view *view;
-	bool busy; /* a batch ran since the last tick */
+	struct zn_view *view; /* a snapshot only while answering */
 	unsigned cfg_gen;
 	struct query_cfg qc;
 	char version[256];
@@ -240,7 +239,10 @@ listen_set_cfg(struct listen *l, const struct query_cfg *qc)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* Pick up new parameters and renew the read view: once per batch. */
+/*
+ * Pick up new parameters and take a fresh snapshot of the database: once
+ * per batch.  worker_idle lets go of it when the batch is done.
+ */
 static void
 worker_begin(struct worker *w)
 {
@@ -258,7 +260,6 @@ worker_begin(struct worker *w)
 		pthread_mutex_unlock(&l->lock);
 	}
 	w->now = time(NULL);
-	w->busy = true;
 	rc = zn_view_refresh(w->view, &err);
 	if (rc == 1)
 		stats_local_invalidate(&w->st);
@@ -266,6 +267,18 @@ worker_begin(struct worker *w)
 		w->last_err = w->now;
 		log_warnx("worker %u: database: %s", w->idx, err.msg);
 	}
+}
+
+/*
+ * Nothing more to read: release the snapshot, so that an idle worker does
+ * not keep LMDB from reusing the pages later writes free (the file would
+ * grow with every import while this worker waits).  Cheap: the next
+ * batch's renew costs what a reset + renew always did.
+ */
+static void
+worker_idle(struct worker *w)
+{
+	zn_view_release(w->view);
 }
 
 static size_t
@@ -383,6 +396,8 @@ udp_on_read(evutil_socket_t fd, short what, void *arg)
 		if (n < LISTEN_BATCH)
 			break;
 	}
+	if (round < UDP_ROUNDS)
+		worker_idle(w); /* the socket is drained */
 }
 
 static void
@@ -427,16 +442,16 @@ tcp_on_event(struct bufferevent *bev, short what, void *arg)
 	tcp_free(c);
 }
 
+/* Answer the complete queries in c's input; c may be freed.  *begun is set
+ * once the worker took a snapshot. */
 static void
-tcp_on_read(struct bufferevent *bev, void *arg)
+tcp_answer(struct bufferevent *bev, struct tcp_conn *c, bool *begun)
 {
-	struct tcp_conn *c = arg;
 	struct worker *w = c->w;
 	struct listen *l = w->l;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *out = bufferevent_get_output(bev);
 	struct query_info info;
-	bool begun = false;
 	uint8_t lb[2];
 	size_t qlen, alen;
 
@@ -462,9 +477,9 @@ tcp_on_read(struct bufferevent *bev, void *arg)
 			tcp_free(c);
 			return;
 		}
-		if (!begun) {
+		if (!*begun) {
 			worker_begin(w);
-			begun = true;
+			*begun = true;
 		}
 		alen = query_answer(&w->qc, w->view, w->tcp_q, qlen, c->client,
 		    c->clen, true, w->tcp_a + 2, QUERY_MAX_TCP, &info);
@@ -482,6 +497,18 @@ tcp_on_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 	}
+}
+
+static void
+tcp_on_read(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	bool begun = false;
+
+	tcp_answer(bev, c, &begun);
+	if (begun)
+		worker_idle(w);
 }
 
 static void
@@ -538,13 +565,6 @@ worker_on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	/*
-	 * An idle worker renews its view too, so it never pins an old
-	 * snapshot that would keep LMDB from reusing pages.
-	 */
-	if (!w->busy)
-		worker_begin(w);
-	w->busy = false;
 	stats_local_flush(&w->st, w->l->stats);
 }
 
@@ -619,6 +639,7 @@ worker_setup(struct worker *w)
 	    event_add(w->ev_tick, &sec) != 0)
 		return -ENOMEM;
 	worker_begin(w);
+	worker_idle(w);
 	return 0;
 }
 

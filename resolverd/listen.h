@@ -4,7 +4,8 @@
  * own SO_REUSEPORT UDP and TCP socket per address (the kernel spreads the
  * clients over them) and its own read view of the database, renewed
  * before each batch of packets so that a committed update is answered
- * within milliseconds.  UDP is read and written 32 packets at a time with
+ * within milliseconds, and released once its socket is drained so that an
+ * idle worker holds no snapshot that would make the database file grow.  UDP is read and written 32 packets at a time with
  * recvmmsg/sendmmsg into fixed per-worker buffers: nothing is allocated
  * per UDP packet.
  *

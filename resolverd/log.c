@@ -25,6 +25,12 @@ log_init(const char *ident, int foreground, int verbose, int facility)
 		    facility ? facility : LOG_DAEMON);
 }
 
+void
+log_syslog_connect(const char *ident, int facility)
+{
+	openlog(ident, LOG_PID | LOG_NDELAY, facility ? facility : LOG_DAEMON);
+}
+
 static void vlog(int pri, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static void vlog_errno(int pri, int saved, const char *fmt, va_list ap)

@@ -17,6 +17,12 @@
  * (LOG_DAEMON when 0).  May be called again to switch.
  */
 void log_init(const char *ident, int foreground, int verbose, int facility);
+/*
+ * Connect to syslog now but keep logging where we do: called before a
+ * chroot, so that syslog still works from inside it once log_init
+ * switches to it.
+ */
+void log_syslog_connect(const char *ident, int facility);
 /* Log at warning level with ": strerror(errno)" appended; keeps errno. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log at warning level. */

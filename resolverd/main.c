@@ -7,23 +7,34 @@
  *   resolverd [rbldnsd options] zone:type:file[,file...] ...
  *                                        rbldnsd drop-in mode
  *
- * Startup: bind every socket, daemonize (the parent waits until the
- * child serves), write the pid file, chroot/chdir, drop privileges, open
- * the database, import the datasets, start the workers.  The main thread
- * then handles signals, the once-a-second tick (file checks, query log
- * flush, stats file) and imports; workers only answer.
+ * Startup: bind every socket, connect to systemd's notification socket,
+ * daemonize (the parent waits until the child serves), write the pid
+ * file, chroot/chdir, open the database, then drop to the server user
+ * (no supplementary groups, no capabilities) before any packet is read;
+ * open the query log, import the datasets (a restart whose files are
+ * unchanged reads none of them) and start the workers.  The main thread
+ * then handles signals (HUP reload, USR1/USR2 statistics, TERM/INT
+ * exit), the once-a-second tick (file checks, query log flush, stats
+ * file) and imports; workers only answer.
  */
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +57,7 @@
 struct resolverd {
 	struct config *conf;
 	struct event_base *base;
-	struct event *ev_hup, *ev_term, *ev_int, *ev_usr1, *ev_tick;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_usr1, *ev_usr2, *ev_tick;
 	struct listen *listen;
 	struct zn_db *db;
 	struct import *imp;
@@ -57,6 +68,9 @@ struct resolverd {
 	gid_t gid;
 	bool drop;
 	int ready_fd; /* to the waiting parent, or -1 */
+	int null_fd; /* /dev/null, opened before a chroot, or -1 */
+	int notify_fd; /* systemd's $NOTIFY_SOCKET, or -1 */
+	bool daemonized;
 	time_t next_stats;
 };
 
@@ -140,24 +154,79 @@ pick_user(struct resolverd *rd)
 	rd->drop = true;
 }
 
+/* Clear every capability set of the process; 0 or -1 (errno). */
+static int
+clear_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
+		0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		return -1;
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* True if the process holds any effective or permitted capability. */
+static bool
+has_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
+		0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return true;
+	return (data[0].effective | data[1].effective | data[0].permitted |
+	           data[1].permitted) != 0;
+}
+
+/*
+ * Become the server user: no supplementary groups, real, effective and
+ * saved ids all the user's, no capabilities (nor any to regain through
+ * exec).  Started as another user, keep it but shed the capabilities it
+ * was given (say, to bind port 53).
+ */
 static void
 drop_privileges(struct resolverd *rd)
 {
-	if (!rd->drop)
-		return;
-	if (setgroups(1, &rd->gid) == -1)
-		fatal("setgroups");
-	if (setresgid(rd->gid, rd->gid, rd->gid) == -1)
-		fatal("setresgid %u", (unsigned)rd->gid);
-	if (setresuid(rd->uid, rd->uid, rd->uid) == -1)
-		fatal("setresuid %u", (unsigned)rd->uid);
-	if (geteuid() == 0 || getuid() == 0)
-		fatalx("still root after dropping privileges");
+	int cap;
+
+	if (rd->drop) {
+		/* the bounding set too, while we may (CAP_SETPCAP) */
+		for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
+				/* no CAP_SETPCAP (a container): what matters
+				 * is checked below */
+				log_debug("capability bounding set: %s",
+				    strerror(errno));
+				break;
+			}
+		if (setgroups(0, NULL) == -1)
+			fatal("setgroups");
+		if (setresgid(rd->gid, rd->gid, rd->gid) == -1)
+			fatal("setresgid %u", (unsigned)rd->gid);
+		if (setresuid(rd->uid, rd->uid, rd->uid) == -1)
+			fatal("setresuid %u", (unsigned)rd->uid);
+		if (geteuid() == 0 || getuid() == 0 || setuid(0) != -1)
+			fatalx("still root after dropping privileges");
+	}
+	if (has_caps() && clear_caps() == -1)
+		fatal("cannot clear the capabilities");
+	if (has_caps())
+		fatalx("still holding capabilities after dropping them");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_NO_NEW_PRIVS)");
 }
 
-/* mkdir -p; the directories we create are given to the server user. */
+/*
+ * mkdir -p.  Made by root, they stay root's: the database in them is
+ * opened before the privileges go, and nothing is created there after.
+ */
 static void
-make_dir(struct resolverd *rd, const char *path)
+make_dir(const char *path)
 {
 	char *p, *s;
 
@@ -169,10 +238,7 @@ make_dir(struct resolverd *rd, const char *path)
 		char save = *s;
 
 		*s = '\0';
-		if (mkdir(p, 0755) == 0) {
-			if (rd->drop && chown(p, rd->uid, rd->gid) == -1)
-				fatal("%s: chown", p);
-		} else if (errno != EEXIST)
+		if (mkdir(p, 0755) == -1 && errno != EEXIST)
 			fatal("%s: mkdir", p);
 		*s = save;
 		if (save == '\0')
@@ -209,22 +275,104 @@ daemonize(void)
 }
 
 /*
+ * systemd's notification socket: a datagram AF_UNIX socket at the path in
+ * $NOTIFY_SOCKET ('@' for the abstract namespace), connected now so that
+ * notifications still reach it from a chroot and as the server user.
+ */
+static int
+notify_open(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	size_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return -1;
+	len = strlen(path);
+	if (len < 2 || len >= sizeof(sun.sun_path)) {
+		log_warnx("NOTIFY_SOCKET: not a usable socket name");
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("NOTIFY_SOCKET: socket");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun,
+	        offsetof(struct sockaddr_un, sun_path) + len) == -1) {
+		log_warn("NOTIFY_SOCKET %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Tell systemd something ("READY=1", ...), if it listens. */
+static void notify(struct resolverd *rd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+notify(struct resolverd *rd, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	if (rd->notify_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return;
+	/* nobody listening (any more) is not our problem */
+	if (send(rd->notify_fd, buf, (size_t)n, MSG_NOSIGNAL) == -1)
+		log_debug("NOTIFY_SOCKET: send: %s", strerror(errno));
+}
+
+/* READY=1: at start (with our pid if we forked) and after a reload. */
+static void
+notify_ready(struct resolverd *rd)
+{
+	if (rd->daemonized)
+		notify(rd, "READY=1\nMAINPID=%ld\nSTATUS=serving %zu datasets",
+		    (long)getpid(), rd->conf->nspecs);
+	else
+		notify(rd, "READY=1\nSTATUS=serving %zu datasets",
+		    rd->conf->nspecs);
+}
+
+static unsigned long long
+monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
  * Tell the waiting parent we serve.  Until now startup errors went to
  * stderr, where whoever started us sees them; from now on to syslog.
  */
 static void
 ready(struct resolverd *rd)
 {
-	int nul;
-
+	notify_ready(rd);
 	if (rd->ready_fd < 0)
 		return;
-	if ((nul = open("/dev/null", O_RDWR)) != -1) {
-		dup2(nul, STDIN_FILENO);
-		dup2(nul, STDOUT_FILENO);
-		dup2(nul, STDERR_FILENO);
-		if (nul > STDERR_FILENO)
-			close(nul);
+	if (rd->null_fd != -1) {
+		dup2(rd->null_fd, STDIN_FILENO);
+		dup2(rd->null_fd, STDOUT_FILENO);
+		dup2(rd->null_fd, STDERR_FILENO);
+		if (rd->null_fd > STDERR_FILENO)
+			close(rd->null_fd);
+		rd->null_fd = -1;
 	}
 	log_init("resolverd", 0, 0, rd->conf->facility);
 	if (write(rd->ready_fd, "k", 1) != 1)
@@ -263,42 +411,38 @@ write_stats(struct resolverd *rd, time_t now, bool bare)
 		log_warn("%s", c->stats_file);
 }
 
-/* True if the database holds exactly / at least the zones of the specs. */
-static void
-zones_present(struct zn_db *db, const struct config *c, bool *all, bool *extra)
+/* True if the database holds every zone of the specs (a restart). */
+static bool
+zones_present(struct zn_db *db, const struct config *c)
 {
 	const struct zn_zone *z;
 	struct zn_view *v;
 	struct zn_err err;
 	size_t n, i, j;
+	bool all = true;
 
-	*all = false;
-	*extra = false;
 	if (zn_view_open(db, &v, &err) != 0) {
 		log_warnx("database: %s", err.msg);
-		return;
+		return false;
 	}
 	z = zn_view_zones(v, &n);
-	*all = true;
-	for (i = 0; i < c->nspecs; i++) {
+	for (i = 0; i < c->nspecs && all; i++) {
 		if (c->specs[i].zone[0] == '\0')
 			continue;
 		for (j = 0; j < n; j++)
 			if (strcasecmp(z[j].name, c->specs[i].zone) == 0)
 				break;
-		if (j == n)
-			*all = false;
-	}
-	for (j = 0; j < n; j++) {
-		for (i = 0; i < c->nspecs; i++)
-			if (strcasecmp(z[j].name, c->specs[i].zone) == 0)
-				break;
-		if (i == c->nspecs)
-			*extra = true;
+		all = j < n;
 	}
 	zn_view_close(v);
+	return all;
 }
 
+/*
+ * Open the database before the privileges go: the server user then works
+ * through the descriptors LMDB holds and need not own the files (LMDB
+ * opens no file after this).
+ */
 static struct zn_db *
 open_db(const char *dir)
 {
@@ -326,6 +470,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d: exiting", (int)sig);
+	notify(rd, "STOPPING=1");
 	event_base_loopexit(rd->base, NULL);
 }
 
@@ -335,7 +480,6 @@ apply_config(struct resolverd *rd, struct config *nc)
 {
 	struct config *oc = rd->conf;
 	struct query_cfg qc;
-	size_t i;
 	int rc;
 
 	if (nc->nlisten != oc->nlisten ||
@@ -370,17 +514,6 @@ apply_config(struct resolverd *rd, struct config *nc)
 		log_warn("reload: query-log %s (the old log stays open)",
 		    nc->query_log);
 	}
-	for (i = 0; i < oc->nspecs; i++) {
-		size_t j;
-
-		for (j = 0; j < nc->nspecs; j++)
-			if (strcmp(oc->specs[i].zone, nc->specs[j].zone) == 0)
-				break;
-		if (j == nc->nspecs)
-			log_warnx("reload: zone %s: no longer configured; its "
-			          "data stays in the database",
-			    oc->specs[i].zone);
-	}
 	if (import_set(rd->imp, nc->specs, nc->intervals, nc->nspecs) != 0)
 		log_warnx("reload: out of memory; the datasets stay as they "
 		          "were");
@@ -400,6 +533,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
+	notify(rd, "RELOADING=1\nMONOTONIC_USEC=%llu", monotonic_usec());
 	if (rd->conf->dropin) {
 		/* rbldnsd: re-check the files, reopen the query log */
 		if (rd->conf->query_log != NULL &&
@@ -409,34 +543,63 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			log_warn("%s", rd->conf->query_log);
 		}
 		import_run(rd->imp, true, time(NULL));
-		return;
-	}
-	if (conf_load(rd->conf->path, &nc, err, sizeof(err)) != 0) {
+	} else if (conf_load(rd->conf->path, &nc, err, sizeof(err)) != 0)
 		log_warnx("reload: %s; keeping the old configuration", err);
+	else
+		apply_config(rd, nc);
+	notify_ready(rd);
+}
+
+/* Log the counters in rbldnsd's words; reset them after (SIGUSR2). */
+static void
+log_stats(struct resolverd *rd, bool reset)
+{
+	const struct config *c = rd->conf;
+	const char **zones;
+	char *buf = NULL, *line, *next;
+	size_t len = 0, n = 0, i, j;
+	FILE *f;
+
+	if ((zones = calloc(c->nspecs + 1, sizeof(*zones))) == NULL)
 		return;
+	for (i = 0; i < c->nspecs; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(zones[j], c->specs[i].zone) == 0)
+				break;
+		if (j == n && c->specs[i].zone[0] != '\0')
+			zones[n++] = c->specs[i].zone;
 	}
-	apply_config(rd, nc);
+	if ((f = open_memstream(&buf, &len)) != NULL) {
+		stats_log(rd->stats, f, time(NULL), zones, n, reset);
+		fclose(f);
+	}
+	for (line = buf; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		log_info("%s", line);
+	}
+	free(buf);
+	free(zones);
 }
 
 static void
 on_usr1(evutil_socket_t sig, short what, void *arg)
 {
+	(void)sig;
+	(void)what;
+	log_stats(arg, false);
+}
+
+static void
+on_usr2(evutil_socket_t sig, short what, void *arg)
+{
 	struct resolverd *rd = arg;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	time_t now = time(NULL);
 
 	(void)sig;
 	(void)what;
-	if ((f = open_memstream(&buf, &len)) == NULL)
-		return;
-	stats_write(rd->stats, f, time(NULL), false, false);
-	fclose(f);
-	if (buf != NULL) {
-		buf[strcspn(buf, "\n")] = '\0';
-		log_info("stats: %s", buf);
-	}
-	free(buf);
+	log_stats(rd, true);
+	write_stats(rd, now, true); /* the stats file starts over */
 }
 
 static void
@@ -474,19 +637,34 @@ serve(struct resolverd *rd)
 	struct timeval sec = { 1, 0 };
 	struct query_cfg qc;
 	char err[CFG_ERR_LEN];
-	bool all = false, extra = false, fast;
+	sigset_t later, old;
+	bool fast;
 	size_t i;
 	int rc;
 
+	/* a reload or statistics signal during startup waits until we can
+	 * handle it, rather than kill us (their default action) */
+	sigemptyset(&later);
+	sigaddset(&later, SIGHUP);
+	sigaddset(&later, SIGUSR1);
+	sigaddset(&later, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &later, &old);
 	if ((rc = listen_open(c->listen, c->nlisten, c->threads, &rd->listen,
 	         err, sizeof(err))) != 0)
 		fatalx("%s", err);
 	for (i = 0; i < c->nlisten; i++)
 		log_info("listening on %s (udp, tcp)", c->listen[i].text);
 	pick_user(rd);
-	rd->ready_fd = -1;
-	if (!c->foreground)
+	rd->notify_fd = notify_open();
+	rd->ready_fd = rd->null_fd = -1;
+	if (!c->foreground) {
+		/* what a chroot would hide: /dev/null and syslog */
+		if ((rd->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+			fatal("/dev/null");
+		log_syslog_connect("resolverd", c->facility);
 		rd->ready_fd = daemonize();
+		rd->daemonized = true;
+	}
 	if (c->pidfile != NULL)
 		write_pidfile(c->pidfile);
 	if (c->chroot_dir != NULL &&
@@ -499,11 +677,12 @@ serve(struct resolverd *rd)
 			fatal("state directory");
 	} else if ((rd->dbdir = strdup(c->database)) == NULL)
 		fatal("strdup");
-	make_dir(rd, rd->dbdir);
+	make_dir(rd->dbdir);
+	rd->db = open_db(rd->dbdir);
+	/* everything is open: from here on, no privileges */
 	drop_privileges(rd);
 
-	if ((rd->base = event_base_new()) == NULL)
-		fatalx("cannot create the event base");
+	/* the query log is reopened on SIGHUP: the user's to begin with */
 	if ((rd->qlog = qlog_new()) == NULL ||
 	    (rd->stats = stats_new()) == NULL)
 		fatal("out of memory");
@@ -512,29 +691,11 @@ serve(struct resolverd *rd)
 		errno = -rc;
 		fatal("query log %s", c->query_log);
 	}
+
+	if ((rd->base = event_base_new()) == NULL)
+		fatalx("cannot create the event base");
 	qc = query_cfg_of(c);
 	listen_set_cfg(rd->listen, &qc);
-
-	rd->db = open_db(rd->dbdir);
-	zones_present(rd->db, c, &all, &extra);
-	if (c->dropin && extra) {
-		/* the state directory is ours: start it over rather than
-		 * serve zones that are no longer on the command line */
-		char path[4096];
-
-		log_info("%s: holds zones not on the command line; "
-		         "rebuilding it",
-		    rd->dbdir);
-		zn_db_close(rd->db);
-		snprintf(path, sizeof(path), "%s/data.mdb", rd->dbdir);
-		if (unlink(path) == -1 && errno != ENOENT)
-			fatal("%s", path);
-		snprintf(path, sizeof(path), "%s/lock.mdb", rd->dbdir);
-		if (unlink(path) == -1 && errno != ENOENT)
-			fatal("%s", path);
-		rd->db = open_db(rd->dbdir);
-		all = false;
-	}
 	if ((rd->imp = import_new(rd->db, c->host_bits_ok, c->no_gunzip)) ==
 	        NULL ||
 	    import_set(rd->imp, c->specs, c->intervals, c->nspecs) != 0)
@@ -542,10 +703,11 @@ serve(struct resolverd *rd)
 
 	/*
 	 * With every zone already in the database (a restart), answer at
-	 * once and bring the data up to date meanwhile; else load first,
-	 * as rbldnsd does, unless -q.
+	 * once and bring the data up to date meanwhile (files that kept
+	 * their identity are not read again); else load first, as rbldnsd
+	 * does, unless -q.
 	 */
-	fast = all || c->quick;
+	fast = zones_present(rd->db, c) || c->quick;
 	if (!fast)
 		initial_import(rd);
 	if ((rc = listen_start(rd->listen, rd->db, rd->qlog, rd->stats)) != 0)
@@ -557,6 +719,8 @@ serve(struct resolverd *rd)
 	add_signal(rd, &rd->ev_term, SIGTERM, on_term);
 	add_signal(rd, &rd->ev_int, SIGINT, on_term);
 	add_signal(rd, &rd->ev_usr1, SIGUSR1, on_usr1);
+	add_signal(rd, &rd->ev_usr2, SIGUSR2, on_usr2);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if ((rd->ev_tick = event_new(rd->base, -1, EV_PERSIST, on_tick, rd)) ==
 	        NULL ||
 	    event_add(rd->ev_tick, &sec) != 0)
@@ -568,24 +732,84 @@ serve(struct resolverd *rd)
 
 	if (event_base_dispatch(rd->base) == -1)
 		log_warnx("event loop failed");
+	/* stopping already: a second TERM changes nothing */
+	event_free(rd->ev_term);
+	event_free(rd->ev_int);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 
 	listen_close(rd->listen);
+	log_stats(rd, false);
 	write_stats(rd, time(NULL), true);
 	qlog_flush(rd->qlog);
 	if (rd->conf->pidfile != NULL && c->chroot_dir == NULL)
 		(void)unlink(rd->conf->pidfile);
 	event_free(rd->ev_tick);
 	event_free(rd->ev_hup);
-	event_free(rd->ev_term);
-	event_free(rd->ev_int);
 	event_free(rd->ev_usr1);
+	event_free(rd->ev_usr2);
 	event_base_free(rd->base);
 	import_free(rd->imp);
 	zn_db_close(rd->db);
 	qlog_free(rd->qlog);
 	stats_free(rd->stats);
 	free(rd->dbdir);
+	if (rd->notify_fd != -1)
+		close(rd->notify_fd);
 	conf_free(rd->conf);
+	return 0;
+}
+
+/*
+ * rbldnsd -d: read the zone files into a private database, print every
+ * zone in BIND format to stdout and exit; nothing is bound, no state
+ * directory touched.  The database lives in a temporary directory that
+ * is gone as soon as it is open (LMDB keeps its descriptors), so the
+ * files may be read from a chroot, as rbldnsd does.
+ */
+static int
+dump_zones(struct config *c)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct zn_db *db;
+	struct zn_err err;
+	struct import *im;
+	char dir[4096], path[4200];
+	time_t now;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/resolverd-dump.XXXXXX",
+	    tmp != NULL && *tmp == '/' ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		fatal("%s", dir);
+	rc = zn_db_open(dir, 0, 0, &db, &err);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
+	if (rc != 0)
+		fatalx("%s", err.msg);
+	if (c->chroot_dir != NULL &&
+	    (chroot(c->chroot_dir) == -1 || chdir("/") == -1))
+		fatal("chroot %s", c->chroot_dir);
+	if (c->work_dir != NULL && chdir(c->work_dir) == -1)
+		fatal("chdir %s", c->work_dir);
+	if ((im = import_new(db, c->host_bits_ok, c->no_gunzip)) == NULL ||
+	    import_set(im, c->specs, c->intervals, c->nspecs) != 0)
+		fatal("out of memory");
+	now = time(NULL);
+	if (import_run(im, true, now) < 0)
+		fatalx("zone loading errors, aborting");
+	printf("; zone dump made %s", ctime(&now));
+	printf("; resolverd %s\n", RD_VERSION);
+	if (zn_db_dump_bind(db, c->ttl_def, stdout, &err) != 0)
+		fatalx("%s", err.msg);
+	import_free(im);
+	zn_db_close(db);
+	conf_free(c);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		fatal("stdout");
 	return 0;
 }
 
@@ -610,6 +834,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 		log_init("resolverd", 1, 0, 0);
+		if (c->dump)
+			return dump_zones(c);
 	} else {
 		while ((ch = getopt(argc, argv, "c:dnhv")) != -1) {
 			switch (ch) {

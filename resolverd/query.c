@@ -22,6 +22,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define DNS_HDR 12
 #define T_A 1
@@ -163,8 +164,8 @@ parse_query(const uint8_t *pkt, size_t len, struct q *q)
 		if ((l & 0xc0) != 0 || off + 1 + l >= len)
 			return RC_FORMERR;
 		off += 1 + l;
-		if (off - DNS_HDR > 255)
-			return RC_FORMERR;
+		if (off + 1 - DNS_HDR > 255)
+			return RC_FORMERR; /* 255 bytes with the root label */
 	}
 	if (off + 5 > len)
 		return RC_FORMERR;
@@ -250,12 +251,46 @@ text_to_wire(const char *s, uint8_t *w, size_t size)
 	return n;
 }
 
+/*
+ * A presentation name as a wire name compressed, as rbldnsd does, against
+ * the zone's name (zone, without a trailing dot), which the question holds
+ * at offset apex: the labels left of it, then a pointer.  0 if invalid.
+ */
+static size_t
+text_to_wire_z(const char *s, const char *zone, uint16_t apex, uint8_t *w,
+    size_t size)
+{
+	size_t sl = strlen(s), zl = strlen(zone), n;
+	char pre[256];
+
+	if (sl > 0 && s[sl - 1] == '.')
+		sl--;
+	if (zl == 0 || size < 2 || sl < zl ||
+	    strncasecmp(s + sl - zl, zone, zl) != 0)
+		return text_to_wire(s, w, size);
+	if (sl == zl) {
+		w[0] = 0xc0 | apex >> 8;
+		w[1] = (uint8_t)apex;
+		return 2;
+	}
+	if (s[sl - zl - 1] != '.' || sl - zl - 1 >= sizeof(pre))
+		return text_to_wire(s, w, size);
+	memcpy(pre, s, sl - zl - 1);
+	pre[sl - zl - 1] = '\0';
+	if ((n = text_to_wire(pre, w, size - 1)) < 2)
+		return 0;
+	/* the root label that ends the prefix becomes the pointer */
+	w[n - 1] = 0xc0 | apex >> 8;
+	w[n] = (uint8_t)apex;
+	return n + 1;
+}
+
 static bool
 rr_name_rdata(struct ans *a, uint16_t owner, uint16_t type, uint32_t ttl,
-    const char *name)
+    const char *name, const char *zone)
 {
 	uint8_t w[256];
-	size_t n = text_to_wire(name, w, sizeof(w));
+	size_t n = text_to_wire_z(name, zone, owner, w, sizeof(w));
 
 	if (n == 0)
 		return true; /* an unusable name in the data: leave it out */
@@ -282,8 +317,8 @@ rr_soa(struct ans *a, const struct query_cfg *cfg, const struct zn_zone *z,
 {
 	const struct zn_soa *s = &z->soa_ds->soa;
 	uint8_t m[256], r[256];
-	size_t ml = text_to_wire(s->mname, m, sizeof(m));
-	size_t rl = text_to_wire(s->rname, r, sizeof(r));
+	size_t ml = text_to_wire_z(s->mname, z->name, owner, m, sizeof(m));
+	size_t rl = text_to_wire_z(s->rname, z->name, owner, r, sizeof(r));
 	uint32_t ttl = clamp_ttl(cfg, s->ttl);
 
 	if (negative && s->minimum < ttl)
@@ -305,24 +340,73 @@ rr_ns_all(struct ans *a, const struct query_cfg *cfg, const struct zn_zone *z,
 
 	for (i = 0; i < ds->nns; i++) {
 		if (!rr_name_rdata(a, owner, T_NS, clamp_ttl(cfg, ds->ns_ttl),
-		        ds->ns[i]))
+		        ds->ns[i], z->name))
 			return false;
 		(*count)++;
 	}
 	return true;
 }
 
-/* Generic records of one type from a lookup result. */
-static bool
-rr_generic(struct ans *a, const struct query_cfg *cfg,
-    const struct zn_result *r, uint16_t type, uint16_t owner, unsigned *count)
-{
-	size_t i, off;
+/*
+ * The answer RRs of one name: the A/TXT values (out, may be NULL) and the
+ * generic records of the type asked (or all for ANY), merged as rbldnsd
+ * does: an RR that is already there is left out, and all RRs of a type
+ * get the smallest TTL among them (one RRset, one TTL: RFC 2181 5.2).
+ */
+struct arr {
+	uint16_t type, rdlen;
+	uint32_t ttl;
+	const uint8_t *rd;
+};
+#define ANSWER_RRS_MAX 255
 
+static void
+arr_add(struct arr *rrs, size_t *n, uint16_t type, uint32_t ttl,
+    const uint8_t *rd, uint16_t rdlen)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (rrs[i].type == type && rrs[i].rdlen == rdlen &&
+		    memcmp(rrs[i].rd, rd, rdlen) == 0) {
+			if (ttl < rrs[i].ttl) /* the RRset's TTL, below */
+				rrs[i].ttl = ttl;
+			return;
+		}
+	if (*n < ANSWER_RRS_MAX)
+		rrs[(*n)++] = (struct arr){ type, rdlen, ttl, rd };
+}
+
+static bool
+rr_answers(struct ans *a, const struct query_cfg *cfg,
+    const struct zn_rendered *out, const struct zn_result *r, uint16_t qtype,
+    uint16_t owner, unsigned *count)
+{
+	static _Thread_local struct arr rrs[ANSWER_RRS_MAX];
+	static _Thread_local uint8_t abuf[ZN_RES_VALS][4];
+	static _Thread_local uint8_t tbuf[ZN_RES_VALS][1 + ZN_TXT_OUT_MAX];
+	size_t n = 0, i, j, off;
+
+	if (out != NULL && (qtype == T_A || qtype == T_ANY))
+		for (i = 0; i < out->na; i++) {
+			abuf[i][0] = (uint8_t)(out->a[i] >> 24);
+			abuf[i][1] = (uint8_t)(out->a[i] >> 16);
+			abuf[i][2] = (uint8_t)(out->a[i] >> 8);
+			abuf[i][3] = (uint8_t)out->a[i];
+			arr_add(rrs, &n, T_A, clamp_ttl(cfg, out->a_ttl),
+			    abuf[i], 4);
+		}
+	if (out != NULL && (qtype == T_TXT || qtype == T_ANY))
+		for (i = 0; i < out->ntxt; i++) {
+			tbuf[i][0] = out->tlen[i];
+			memcpy(tbuf[i] + 1, out->txt[i], out->tlen[i]);
+			arr_add(rrs, &n, T_TXT, clamp_ttl(cfg, out->txt_ttl),
+			    tbuf[i], (uint16_t)(out->tlen[i] + 1));
+		}
 	for (i = 0; i < r->nrr; i++) {
 		const struct zn_resrr *rr = &r->rr[i];
 
-		if (rr->type != type && type != T_ANY)
+		if (rr->type != qtype && qtype != T_ANY)
 			continue;
 		for (off = 0; off + 6 <= rr->len;) {
 			const uint8_t *b = rr->rrset + off;
@@ -332,50 +416,31 @@ rr_generic(struct ans *a, const struct query_cfg *cfg,
 
 			if (off + 6 + rdlen > rr->len)
 				break;
-			if (ttl == 0 && rr->ds != NULL)
-				ttl = rr->ds->ttl;
-			if (!rr_head(a, owner, rr->type, C_IN,
-			        clamp_ttl(cfg, ttl), rdlen) ||
-			    !emit(a, b + 6, rdlen))
-				return false;
-			(*count)++;
+			/* 0: a record read before any $TTL, the default */
+			arr_add(rrs, &n, rr->type, clamp_ttl(cfg, ttl), b + 6,
+			    rdlen);
 			off += 6 + rdlen;
 		}
 	}
-	return true;
-}
-
-static bool
-rr_values(struct ans *a, const struct zn_rendered *out, uint16_t qtype,
-    const struct query_cfg *cfg, unsigned *count)
-{
-	size_t i;
-
-	if (qtype == T_A || qtype == T_ANY)
-		for (i = 0; i < out->na; i++) {
-			if (!rr_head(a, DNS_HDR, T_A, C_IN,
-			        clamp_ttl(cfg, out->a_ttl), 4) ||
-			    !emit32(a, out->a[i]))
-				return false;
-			(*count)++;
-		}
-	if (qtype == T_TXT || qtype == T_ANY)
-		for (i = 0; i < out->ntxt; i++) {
-			uint8_t l = out->tlen[i];
-
-			if (!rr_head(a, DNS_HDR, T_TXT, C_IN,
-			        clamp_ttl(cfg, out->txt_ttl), l + 1) ||
-			    !emit(a, &l, 1) || !emit(a, out->txt[i], l))
-				return false;
-			(*count)++;
-		}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++)
+			if (rrs[j].type == rrs[i].type &&
+			    rrs[j].ttl < rrs[i].ttl)
+				rrs[i].ttl = rrs[j].ttl;
+	for (i = 0; i < n; i++) {
+		if (!rr_head(a, owner, rrs[i].type, C_IN, rrs[i].ttl,
+		        rrs[i].rdlen) ||
+		    !emit(a, rrs[i].rd, rrs[i].rdlen))
+			return false;
+		(*count)++;
+	}
 	return true;
 }
 
 /* Glue: generic A records of the NS names that lie in served zones. */
 static void
 rr_glue(struct ans *a, const struct query_cfg *cfg, const struct zn_view *v,
-    const struct zn_zone *z, struct zn_result *tmp)
+    const struct zn_zone *z, uint16_t apex, struct zn_result *tmp)
 {
 	const struct zn_dataset *ds = z->ns_ds;
 	size_t i, j, off;
@@ -390,7 +455,8 @@ rr_glue(struct ans *a, const struct query_cfg *cfg, const struct zn_view *v,
 		if (zn_qname_from_text(&nq, ds->ns[i]) != 0 ||
 		    (gz = zn_view_match(v, &nq, &nkey)) == NULL ||
 		    zn_lookup(v, gz, &nq, nkey, tmp) != 0 ||
-		    (wl = text_to_wire(ds->ns[i], w, sizeof(w))) == 0)
+		    (wl = text_to_wire_z(ds->ns[i], z->name, apex, w,
+		         sizeof(w))) == 0)
 			continue;
 		for (j = 0; j < tmp->nrr; j++) {
 			const struct zn_resrr *rr = &tmp->rr[j];
@@ -411,7 +477,10 @@ rr_glue(struct ans *a, const struct query_cfg *cfg, const struct zn_view *v,
 				    !emit32(a, clamp_ttl(cfg, ttl)) ||
 				    !emit16(a, rdlen) ||
 				    !emit(a, b + 6, rdlen)) {
+					/* optional: what does not fit is
+					 * left out */
 					a->len = mark;
+					a->full = false;
 					return;
 				}
 				a->ar++;
@@ -528,6 +597,7 @@ answer_zone(const struct query_cfg *cfg, const struct zn_view *v,
 	static _Thread_local struct zn_result r;
 	static _Thread_local struct zn_rendered out;
 	struct zn_resval aval;
+	char subj[INET6_ADDRSTRLEN];
 	uint16_t apex = apex_offset(&q->name, nkey), t = q->qtype;
 	int acl, tp;
 	bool listed;
@@ -555,26 +625,22 @@ answer_zone(const struct query_cfg *cfg, const struct zn_view *v,
 			return RC_NOERROR;
 		if (t == T_ANY) {
 			if (zn_lookup(v, z, &q->name, nkey, &r) == 0)
-				rr_generic(a, cfg, &r, T_ANY, apex, &a->an);
+				rr_answers(a, cfg, NULL, &r, T_ANY, apex,
+				    &a->an);
 		}
 		*positive = true;
 		return RC_NOERROR;
 	}
-	if (zn_lookup(v, z, &q->name, nkey, &r) != 0)
-		return RC_SERVFAIL;
-	if (acl == ZN_ACL_EMPTY) {
-		r.nval = 0;
-		r.flags &= ~ZN_R_LISTED;
-	} else if (acl == ZN_ACL_LISTED && nkey > 0) {
-		char subj[INET6_ADDRSTRLEN];
-
+	if (acl == ZN_ACL_LISTED) {
+		/* "always listed": the client's address is the subject */
 		if (inet_ntop(clen == 4 ? AF_INET : AF_INET6, client, subj,
 		        sizeof(subj)) == NULL)
 			subj[0] = '\0';
 		aval.subject = subj;
-		r.nval = 1;
-		r.val[0] = aval;
-		r.flags |= ZN_R_LISTED;
+	}
+	if (zn_lookup_client(v, z, &q->name, nkey, acl, &aval, &r) != 0)
+		return RC_SERVFAIL;
+	if (acl == ZN_ACL_LISTED && (r.flags & ZN_R_LISTED)) {
 		zn_result_render(&r, cfg->ttl_def, &out);
 		goto render_done;
 	}
@@ -594,9 +660,7 @@ answer_zone(const struct query_cfg *cfg, const struct zn_view *v,
 render_done:
 	listed = (r.flags & ZN_R_LISTED) != 0;
 	info->listed = listed;
-	if (listed)
-		rr_values(a, &out, t, cfg, &a->an);
-	rr_generic(a, cfg, &r, t, DNS_HDR, &a->an);
+	rr_answers(a, cfg, listed ? &out : NULL, &r, t, DNS_HDR, &a->an);
 	if (a->an > 0) {
 		*positive = true;
 		return RC_NOERROR;
@@ -676,6 +740,13 @@ query_answer(const struct query_cfg *cfg, const struct zn_view *v,
 			if (rr_head(&a, DNS_HDR, T_TXT, C_CH, 0, l + 1) &&
 			    emit(&a, &l, 1) && emit(&a, cfg->version, l))
 				a.an++;
+			else {
+				/* no room: no partial record, but TC */
+				a.len = hdr_end;
+				a.full = false;
+				out[2] |= 0x02;
+				info->truncated = true;
+			}
 			rc = RC_NOERROR;
 		} else
 			rc = RC_REFUSED;
@@ -720,8 +791,9 @@ query_answer(const struct query_cfg *cfg, const struct zn_view *v,
 			info->truncated = true;
 		}
 	}
-	if (positive && !cfg->lazy && z->ns_ds != NULL &&
-	    !(nkey == 0 && q.qtype == T_NS)) {
+	/* NS in AUTHORITY of positive answers (rbldnsd repeats them there
+	 * for apex NS queries too), then their glue */
+	if (positive && !cfg->lazy && z->ns_ds != NULL) {
 		size_t mark = a.len;
 		unsigned ns = 0;
 
@@ -734,22 +806,12 @@ query_answer(const struct query_cfg *cfg, const struct zn_view *v,
 		}
 	}
 	if (positive && !cfg->lazy && z->ns_ds != NULL && a.ns > 0)
-		rr_glue(&a, cfg, v, z, &glue);
-	if (positive && nkey == 0 && q.qtype == T_NS && !cfg->lazy) {
-		size_t mark = a.len;
-		unsigned ns = 0;
-
-		/* rbldnsd repeats the NS in AUTHORITY for apex NS queries */
-		if (rr_ns_all(&a, cfg, z, apex_offset(&q.name, nkey), &ns))
-			a.ns += ns;
-		else {
-			a.len = mark;
-			a.full = false;
-		}
-	}
+		rr_glue(&a, cfg, v, z, apex_offset(&q.name, nkey), &glue);
 
 finish:
-	if (aa)
+	/* authoritative answers only: not REFUSED (acl, an apex without
+	 * SOA/NS) or SERVFAIL, as rbldnsd */
+	if (aa && (rc == RC_NOERROR || rc == RC_NXDOMAIN))
 		out[2] |= 0x04;
 	out[3] = (uint8_t)(rc & 0x0f);
 	put16(out + 6, (uint16_t)a.an);

@@ -19,6 +19,7 @@ struct stats {
 	struct stats_zone *z;
 	size_t nz;
 	struct stats_counters global, glast;
+	time_t since; /* start, or the last reset */
 };
 
 struct stats *
@@ -29,6 +30,7 @@ stats_new(void)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
+	s->since = time(NULL);
 	return s;
 }
 
@@ -168,6 +170,58 @@ put(FILE *f, const char *name, struct stats_counters *c,
 	fprintf(f,
 	    " %s:%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%" PRIu64,
 	    name, d.q, d.ok, d.nxd, d.in, d.out);
+}
+
+static void
+log_line(FILE *f, long secs, const char *zone, const struct stats_counters *c)
+{
+	uint64_t err = c->q - c->ok - c->nxd;
+
+	if (zone != NULL)
+		fprintf(f, "stats for %ldsecs zone %.60s:", secs, zone);
+	else
+		fprintf(f, "stats for %ldsec:", secs);
+	fprintf(f,
+	    " tot=%" PRIu64 " ok=%" PRIu64 " nxd=%" PRIu64 " err=%" PRIu64
+	    " in=%" PRIu64 " out=%" PRIu64 "\n",
+	    c->q, c->ok, c->nxd, err, c->in, c->out);
+}
+
+int
+stats_log(struct stats *s, FILE *f, time_t now, const char *const *zones,
+    size_t nzones, bool reset)
+{
+	static const struct stats_counters zero;
+	long secs;
+	size_t i, j;
+
+	pthread_mutex_lock(&s->lock);
+	secs = (long)(now - s->since);
+	for (i = 0; i < nzones; i++) {
+		for (j = 0; j < s->nz; j++)
+			if (strcmp(s->z[j].name, zones[i]) == 0)
+				break;
+		log_line(f, secs, zones[i], j < s->nz ? &s->z[j].c : &zero);
+	}
+	for (j = 0; j < s->nz; j++) {
+		for (i = 0; i < nzones; i++)
+			if (strcmp(s->z[j].name, zones[i]) == 0)
+				break;
+		if (i == nzones)
+			log_line(f, secs, s->z[j].name, &s->z[j].c);
+	}
+	log_line(f, secs, NULL, &s->global);
+	if (reset) {
+		for (j = 0; j < s->nz; j++) {
+			memset(&s->z[j].c, 0, sizeof(s->z[j].c));
+			memset(&s->z[j].last, 0, sizeof(s->z[j].last));
+		}
+		memset(&s->global, 0, sizeof(s->global));
+		memset(&s->glast, 0, sizeof(s->glast));
+		s->since = now;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ferror(f) ? -EIO : 0;
 }
 
 int

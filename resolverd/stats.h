@@ -30,6 +30,17 @@ struct stats *stats_new(void);
 void stats_free(struct stats *s);
 
 /*
+ * rbldnsd's SIGUSR1 report, one line each to f: per zone "stats for
+ * 143secs zone bl.test: tot=3 ok=1 nxd=1 err=1 in=153 out=100" (first the
+ * zones named in zones[], counted or not, then any other counted), then
+ * the global "stats for 143sec: ..." line; the time is since the start
+ * or the last reset.  With reset set (SIGUSR2) every counter restarts
+ * from zero afterwards, the stats file's delta base too.  0 or -errno.
+ */
+int stats_log(struct stats *s, FILE *f, time_t now, const char *const *zones,
+    size_t nzones, bool reset);
+
+/*
  * Write one line of rbldnsd's stats file format to f:
  * "TIME zone:qtot:qok:qnxd:bin:bout ... *:qtot:qok:qnxd:bin:bout", or
  * with delta set, the counts since the previous line.  bare writes just

@@ -417,10 +417,49 @@ dkey(uint8_t *k, uint32_t id)
 void
 zn_dsrec_cleanup(struct zn_dsrec *rec)
 {
+	size_t i;
+
 	zn_dataset_free(rec->ds);
 	free(rec->child);
 	free(rec->spec);
+	for (i = 0; rec->paths != NULL && i < rec->nids; i++)
+		free(rec->paths[i]);
+	free(rec->paths);
+	free(rec->ids);
 	memset(rec, 0, sizeof(*rec));
+}
+
+/*
+ * The identities of the source files, after the spec string.  Records
+ * written before they existed end at the spec string: no identities.
+ */
+static void
+decode_ids(struct rbuf *b, struct zn_dsrec *rec)
+{
+	size_t n, i;
+
+	if (b->bad || b->off == b->len)
+		return;
+	n = get_u32(b);
+	if (n > 65536)
+		b->bad = true;
+	if (n == 0 || b->bad)
+		return;
+	rec->paths = calloc(n, sizeof(*rec->paths));
+	rec->ids = calloc(n, sizeof(*rec->ids));
+	if (rec->paths == NULL || rec->ids == NULL) {
+		b->bad = true;
+		return;
+	}
+	for (i = 0; i < n && !b->bad; i++) {
+		rec->nids = i + 1;
+		if ((rec->paths[i] = get_str(b)) == NULL)
+			b->bad = true;
+		rec->ids[i].size = (int64_t)get_u64(b);
+		rec->ids[i].mtime_ns = (int64_t)get_u64(b);
+		rec->ids[i].ino = get_u64(b);
+		rec->ids[i].dev = get_u64(b);
+	}
 }
 
 int
@@ -486,54 +525,11 @@ zn_dsrec_get(MDB_txn *txn, const struct zn_db *db, uint32_t id,
 			b.bad = true;
 	}
 	rec->spec = get_str(&b);
+	decode_ids(&b, rec);
 	if (b.bad || rec->ds == NULL) {
 		zn_dsrec_cleanup(rec);
 		return zn_err_set(err, EIO, "dataset %u: damaged record", id);
 	}
-	return 0;
-}
-
-static int
-dsrec_put(MDB_txn *txn, const struct zn_db *db, uint32_t id,
-    const struct zn_dataset *ds, const struct zn_dsrec *rec, struct zn_err *err)
-{
-	struct wbuf b = { 0 };
-	uint8_t k[5];
-	MDB_val key = { 5, dkey(k, id) }, val;
-	size_t i, j, nw = 0;
-	int rc;
-
-	put_u8(&b, ZN_RECORD_VERSION);
-	encode_params(&b, ds);
-	put_bytes(&b, rec->digest, ZN_DIGEST_LEN);
-	for (i = 0; i < ZN_LABELS_MAX; i++)
-		nw += rec->wild[i] != 0;
-	put_u8(&b, nw);
-	for (i = 0; i < ZN_LABELS_MAX; i++)
-		if (rec->wild[i] != 0) {
-			put_u8(&b, i);
-			put_u32(&b, rec->wild[i]);
-		}
-	put_u32(&b, ds->type == ZN_COMBINED ? ds->nsubsets : 0);
-	for (i = 0; ds->type == ZN_COMBINED && i < ds->nsubsets; i++) {
-		const struct zn_subset *s = &ds->subsets[i];
-
-		put_u32(&b, rec->child[i]);
-		put_u8(&b, s->nsub >> 8);
-		put_u8(&b, s->nsub);
-		for (j = 0; j < s->nsub; j++)
-			put_str(&b, s->subzones[j]);
-	}
-	put_str(&b, rec->spec);
-	if (b.oom) {
-		free(b.p);
-		return zn_err_set(err, ENOMEM, "dataset record: out of memory");
-	}
-	val = (MDB_val){ b.len, b.p };
-	rc = mdb_put(txn, db->meta, &key, &val, 0);
-	free(b.p);
-	if (rc != 0)
-		return mdb_fail(err, rc, "dataset record");
 	return 0;
 }
 
@@ -556,6 +552,7 @@ struct writer {
 	struct zn_write_stats *st;
 	uint32_t next_val;
 	uint32_t next_id;
+	bool changed; /* something differed from what was stored */
 	struct intern_slot slot[INTERN_SLOTS];
 };
 
@@ -596,6 +593,7 @@ intern(struct writer *w, const uint8_t *blob, size_t len, uint32_t *id)
 		val = (MDB_val){ len, (void *)(uintptr_t)blob };
 		if ((rc = mdb_put(w->txn, w->db->values, &key, &val, 0)) != 0)
 			return mdb_fail(w->err, rc, "value table");
+		w->changed = true;
 	} else
 		return mdb_fail(w->err, rc ? rc : MDB_CORRUPTED, "value table");
 	free(s->blob);
@@ -605,6 +603,75 @@ intern(struct writer *w, const uint8_t *blob, size_t len, uint32_t *id)
 		s->id = *id;
 	}
 	return 0;
+}
+
+/* Put key -> val in meta unless it is stored so already; an LMDB code. */
+static int
+meta_put_changed(struct writer *w, MDB_val *key, MDB_val *val)
+{
+	MDB_val old;
+	int rc = mdb_get(w->txn, w->db->meta, key, &old);
+
+	if (rc == 0 && old.mv_size == val->mv_size &&
+	    memcmp(old.mv_data, val->mv_data, val->mv_size) == 0)
+		return 0;
+	if ((rc = mdb_put(w->txn, w->db->meta, key, val, 0)) == 0)
+		w->changed = true;
+	return rc;
+}
+
+/* Write the record of dataset id unless the stored one is the same. */
+static int
+dsrec_put(struct writer *w, uint32_t id, const struct zn_dataset *ds,
+    const struct zn_dsrec *rec)
+{
+	struct wbuf b = { 0 };
+	uint8_t k[5];
+	MDB_val key = { 5, dkey(k, id) }, val;
+	size_t i, j, nw = 0;
+	int rc;
+
+	put_u8(&b, ZN_RECORD_VERSION);
+	encode_params(&b, ds);
+	put_bytes(&b, rec->digest, ZN_DIGEST_LEN);
+	for (i = 0; i < ZN_LABELS_MAX; i++)
+		nw += rec->wild[i] != 0;
+	put_u8(&b, nw);
+	for (i = 0; i < ZN_LABELS_MAX; i++)
+		if (rec->wild[i] != 0) {
+			put_u8(&b, i);
+			put_u32(&b, rec->wild[i]);
+		}
+	put_u32(&b, ds->type == ZN_COMBINED ? ds->nsubsets : 0);
+	for (i = 0; ds->type == ZN_COMBINED && i < ds->nsubsets; i++) {
+		const struct zn_subset *s = &ds->subsets[i];
+
+		put_u32(&b, rec->child[i]);
+		put_u8(&b, s->nsub >> 8);
+		put_u8(&b, s->nsub);
+		for (j = 0; j < s->nsub; j++)
+			put_str(&b, s->subzones[j]);
+	}
+	put_str(&b, rec->spec);
+	if (rec->nids > 0) {
+		put_u32(&b, rec->nids);
+		for (i = 0; i < rec->nids; i++) {
+			put_str(&b, rec->paths[i]);
+			put_u64(&b, rec->ids[i].size);
+			put_u64(&b, rec->ids[i].mtime_ns);
+			put_u64(&b, rec->ids[i].ino);
+			put_u64(&b, rec->ids[i].dev);
+		}
+	}
+	if (b.oom) {
+		free(b.p);
+		return zn_err_set(w->err, ENOMEM,
+		    "dataset record: out of memory");
+	}
+	val = (MDB_val){ b.len, b.p };
+	rc = meta_put_changed(w, &key, &val);
+	free(b.p);
+	return rc != 0 ? mdb_fail(w->err, rc, "dataset record") : 0;
 }
 
 /* The interned blob of value id (points into the map). */
@@ -825,11 +892,12 @@ static int drop_dataset(struct writer *w, uint32_t id);
 
 /*
  * Write dataset ds under id: entries as a diff, subsets recursively (matched
- * to the stored ones by position), then the record.
+ * to the stored ones by position), then the record with the spec string
+ * and the file identities of zs (NULL for a subset).
  */
 static int
 write_dataset(struct writer *w, uint32_t id, const struct zn_dataset *ds,
-    const char *spec)
+    const char *spec, const struct zn_spec *zs)
 {
 	struct zn_dsrec old, rec;
 	MDB_dbi dbi;
@@ -856,6 +924,12 @@ write_dataset(struct writer *w, uint32_t id, const struct zn_dataset *ds,
 		w->st->datasets_new++;
 	}
 	rec.spec = (char *)(uintptr_t)spec;
+	if (zs != NULL && zs->ids != NULL) {
+		/* borrowed, like spec: rec is not cleaned up */
+		rec.nids = zs->nfiles;
+		rec.paths = zs->filev;
+		rec.ids = zs->ids;
+	}
 	if ((rc = zn_ds_dbi(w->txn, id, true, &dbi)) != 0) {
 		zn_err_set(w->err, -rc, "dataset %u: cannot open", id);
 		goto out;
@@ -873,7 +947,7 @@ write_dataset(struct writer *w, uint32_t id, const struct zn_dataset *ds,
 			rec.child[i] =
 			    i < old.nchild ? old.child[i] : w->next_id++;
 			rc = write_dataset(w, rec.child[i], ds->subsets[i].ds,
-			    NULL);
+			    NULL, NULL);
 			if (rc != 0)
 				goto out;
 		}
@@ -881,7 +955,7 @@ write_dataset(struct writer *w, uint32_t id, const struct zn_dataset *ds,
 			if ((rc = drop_dataset(w, old.child[i])) != 0)
 				goto out;
 	}
-	rc = dsrec_put(w->txn, w->db, id, ds, &rec, w->err);
+	rc = dsrec_put(w, id, ds, &rec);
 out:
 	free(rec.child);
 	zn_dsrec_cleanup(&old);
@@ -914,6 +988,7 @@ drop_dataset(struct writer *w, uint32_t id)
 		goto out;
 	}
 	w->st->datasets_dropped++;
+	w->changed = true;
 out:
 	zn_dsrec_cleanup(&rec);
 	return rc;
@@ -1025,6 +1100,7 @@ collect_garbage(struct writer *w)
 			rc = mdb_fail(w->err, rc, "meta");
 			goto out;
 		}
+		w->changed = true;
 		if ((rc = drop_dataset(w, id)) != 0)
 			goto out;
 		/* drop_dataset wrote through another path; re-seek */
@@ -1039,10 +1115,137 @@ out:
 	return rc;
 }
 
+/* ZN_REPLACE_ALL: delete the records of the zones specs do not name. */
+static int
+drop_other_zones(struct writer *w, const struct zn_spec *specs, size_t n)
+{
+	MDB_cursor *c;
+	MDB_val key, val;
+	uint8_t zk[ZN_NAME_MAX + 2] = { 'Z' };
+	size_t i;
+	int rc, orc;
+
+	if ((rc = mdb_cursor_open(w->txn, w->db->meta, &c)) != 0)
+		return mdb_fail(w->err, rc, "meta");
+	key = (MDB_val){ 1, zk };
+	orc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	while (
+	    orc == 0 && key.mv_size > 0 && ((uint8_t *)key.mv_data)[0] == 'Z') {
+		const char *name = (const char *)key.mv_data + 1;
+		size_t len = key.mv_size - 1;
+
+		for (i = 0; i < n; i++)
+			if (strlen(specs[i].zone) == len &&
+			    memcmp(specs[i].zone, name, len) == 0)
+				break;
+		if (i < n) {
+			orc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+			continue;
+		}
+		if (key.mv_size > sizeof(zk)) {
+			rc = zn_err_set(w->err, EIO, "damaged zone record");
+			goto out;
+		}
+		memcpy(zk, key.mv_data, key.mv_size);
+		key.mv_data = zk;
+		if ((rc = mdb_cursor_del(c, 0)) != 0) {
+			rc = mdb_fail(w->err, rc, "meta");
+			goto out;
+		}
+		w->st->zones_dropped++;
+		w->changed = true;
+		/* what follows the deleted key */
+		orc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	}
+	rc =
+	    orc == 0 || orc == MDB_NOTFOUND ? 0 : mdb_fail(w->err, orc, "meta");
+out:
+	mdb_cursor_close(c);
+	return rc;
+}
+
+/*
+ * The dataset of the spec string of specs[i] (its first occurrence): find
+ * or make its id, and write the first parsed dataset given for it.
+ */
+static int
+put_spec_dataset(struct writer *w, const struct zn_spec *specs,
+    struct zn_dataset *const *ds, char *const *sstr, size_t n, size_t i,
+    uint32_t *id)
+{
+	uint8_t kb[ZN_KEY_MAX], idb[4];
+	MDB_val key, val;
+	size_t k;
+	int rc;
+
+	for (k = i; k < n; k++)
+		if (ds[k] != NULL && strcmp(sstr[k], sstr[i]) == 0)
+			break;
+	if (strlen(sstr[i]) + 1 > sizeof(kb))
+		return zn_err_set(w->err, ENAMETOOLONG,
+		    "%s: zone spec too long", sstr[i]);
+	key = tagkey(kb, sizeof(kb), 'S', sstr[i]);
+	rc = mdb_get(w->txn, w->db->meta, &key, &val);
+	if (rc == 0 && val.mv_size == 4)
+		*id = zn_get32(val.mv_data);
+	else if (rc == MDB_NOTFOUND && k == n)
+		return zn_err_set(w->err, ENOENT,
+		    "zone %s: %s: not in the database, and no data given",
+		    specs[i].zone[0] ? specs[i].zone : "(global acl)", sstr[i]);
+	else if (rc == MDB_NOTFOUND) {
+		*id = w->next_id++;
+		zn_put32(idb, *id);
+		val = (MDB_val){ 4, idb };
+		if ((rc = mdb_put(w->txn, w->db->meta, &key, &val, 0)) != 0)
+			return mdb_fail(w->err, rc, "database");
+		w->changed = true;
+	} else
+		return mdb_fail(w->err, rc ? rc : MDB_CORRUPTED, "database");
+	if (k == n)
+		return 0; /* keep what is stored */
+	return write_dataset(w, *id, ds[k], sstr[i], &specs[k]);
+}
+
+/* The record of the zone of specs[i]: every dataset it names, in order. */
+static int
+put_zone(struct writer *w, const struct zn_spec *specs, const uint32_t *ids,
+    size_t n, size_t i)
+{
+	struct wbuf b = { 0 };
+	uint8_t kb[ZN_NAME_MAX + 2];
+	MDB_val key, val;
+	size_t cnt = 0, j;
+	int rc;
+
+	for (j = i; j < n; j++)
+		cnt += strcmp(specs[j].zone, specs[i].zone) == 0;
+	put_u32(&b, cnt);
+	for (j = i; j < n; j++)
+		if (strcmp(specs[j].zone, specs[i].zone) == 0)
+			put_u32(&b, ids[j]);
+	if (b.oom) {
+		free(b.p);
+		return zn_err_set(w->err, ENOMEM, "out of memory");
+	}
+	key = tagkey(kb, sizeof(kb), 'Z', specs[i].zone);
+	val = (MDB_val){ b.len, b.p };
+	rc = meta_put_changed(w, &key, &val);
+	free(b.p);
+	return rc != 0 ? mdb_fail(w->err, rc, "database") : 0;
+}
+
 int
 zn_db_replace(struct zn_db *db, const struct zn_spec *specs,
     struct zn_dataset *const *ds, size_t n, struct zn_write_stats *st,
     struct zn_err *err)
+{
+	return zn_db_replace_flags(db, specs, ds, n, 0, st, err);
+}
+
+int
+zn_db_replace_flags(struct zn_db *db, const struct zn_spec *specs,
+    struct zn_dataset *const *ds, size_t n, unsigned flags,
+    struct zn_write_stats *st, struct zn_err *err)
 {
 	struct writer *w;
 	struct zn_write_stats dummy;
@@ -1066,6 +1269,11 @@ zn_db_replace(struct zn_db *db, const struct zn_spec *specs,
 	w->db = db;
 	w->err = err;
 	w->st = st;
+	for (i = 0; i < n; i++)
+		if ((sstr[i] = spec_string(&specs[i])) == NULL) {
+			rc = zn_err_set(err, ENOMEM, "out of memory");
+			goto out_free;
+		}
 	if ((rc = mdb_txn_begin(db->env, NULL, 0, &w->txn)) != 0) {
 		rc = mdb_fail(err, rc, "begin write");
 		goto out_free;
@@ -1079,74 +1287,35 @@ zn_db_replace(struct zn_db *db, const struct zn_spec *specs,
 
 	/* datasets, each spec string written once */
 	for (i = 0; i < n; i++) {
-		uint8_t kb[ZN_KEY_MAX];
-		MDB_val key, val;
-		uint8_t idb[4];
-
-		if ((sstr[i] = spec_string(&specs[i])) == NULL) {
-			rc = zn_err_set(err, ENOMEM, "out of memory");
-			goto out_abort;
-		}
 		for (j = 0; j < i; j++)
 			if (strcmp(sstr[j], sstr[i]) == 0)
 				break;
-		if (j < i) {
+		if (j < i)
 			ids[i] = ids[j];
-			continue;
-		}
-		if (strlen(sstr[i]) + 1 > sizeof(kb)) {
-			rc = zn_err_set(err, ENAMETOOLONG,
-			    "%s: zone spec too long", sstr[i]);
-			goto out_abort;
-		}
-		key = tagkey(kb, sizeof(kb), 'S', sstr[i]);
-		rc = mdb_get(w->txn, db->meta, &key, &val);
-		if (rc == 0 && val.mv_size == 4)
-			ids[i] = zn_get32(val.mv_data);
-		else if (rc == MDB_NOTFOUND) {
-			ids[i] = w->next_id++;
-			zn_put32(idb, ids[i]);
-			val = (MDB_val){ 4, idb };
-			if ((rc = mdb_put(w->txn, db->meta, &key, &val, 0)))
-				goto out_mdb;
-		} else
-			goto out_mdb;
-		if ((rc = write_dataset(w, ids[i], ds[i], sstr[i])) != 0)
+		else if ((rc = put_spec_dataset(w, specs, ds, sstr, n, i,
+		              &ids[i])) != 0)
 			goto out_abort;
 	}
 
 	/* zone records: every spec of the zone, in order */
 	for (i = 0; i < n; i++) {
-		struct wbuf b = { 0 };
-		uint8_t kb[ZN_NAME_MAX + 2];
-		MDB_val key, val;
-		size_t cnt = 0;
-
 		for (j = 0; j < i; j++)
 			if (strcmp(specs[j].zone, specs[i].zone) == 0)
 				break;
-		if (j < i)
-			continue;
-		for (j = i; j < n; j++)
-			cnt += strcmp(specs[j].zone, specs[i].zone) == 0;
-		put_u32(&b, cnt);
-		for (j = i; j < n; j++)
-			if (strcmp(specs[j].zone, specs[i].zone) == 0)
-				put_u32(&b, ids[j]);
-		if (b.oom) {
-			free(b.p);
-			rc = zn_err_set(err, ENOMEM, "out of memory");
+		if (j == i && (rc = put_zone(w, specs, ids, n, i)) != 0)
 			goto out_abort;
-		}
-		key = tagkey(kb, sizeof(kb), 'Z', specs[i].zone);
-		val = (MDB_val){ b.len, b.p };
-		rc = mdb_put(w->txn, db->meta, &key, &val, 0);
-		free(b.p);
-		if (rc != 0)
-			goto out_mdb;
 	}
+	if ((flags & ZN_REPLACE_ALL) &&
+	    (rc = drop_other_zones(w, specs, n)) != 0)
+		goto out_abort;
 	if ((rc = collect_garbage(w)) != 0)
 		goto out_abort;
+	if (!w->changed) {
+		/* nothing differs: no commit, no new generation */
+		mdb_txn_abort(w->txn);
+		rc = 0;
+		goto out_free;
+	}
 	if ((rc = meta_get_u(w->txn, db, "#gen", &v)) != 0 ||
 	    (rc = meta_put_u(w->txn, db, "#gen", v + 1)) != 0 ||
 	    (rc = meta_put_u(w->txn, db, "#ids", w->next_id)) != 0 ||
@@ -1158,6 +1327,7 @@ zn_db_replace(struct zn_db *db, const struct zn_spec *specs,
 		rc = mdb_fail(err, rc, "commit");
 		goto out_free;
 	}
+	st->changed = true;
 	rc = 0;
 	goto out_free;
 
@@ -1176,4 +1346,243 @@ out_free:
 			free(w->slot[i].blob);
 	free(w);
 	return rc;
+}
+
+/* The id stored for spec string sstr: 0, -ENOENT or another error. */
+static int
+spec_id(MDB_txn *txn, const struct zn_db *db, const char *sstr, uint32_t *id,
+    struct zn_err *err)
+{
+	uint8_t kb[ZN_KEY_MAX];
+	MDB_val key, val;
+	int rc;
+
+	if (strlen(sstr) + 1 > sizeof(kb))
+		return zn_err_set(err, ENOENT, "%s: not in the database", sstr);
+	key = tagkey(kb, sizeof(kb), 'S', sstr);
+	rc = mdb_get(txn, db->meta, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return zn_err_set(err, ENOENT, "%s: not in the database", sstr);
+	if (rc != 0)
+		return mdb_fail(err, rc, sstr);
+	if (val.mv_size != 4)
+		return zn_err_set(err, EIO, "%s: damaged record", sstr);
+	*id = zn_get32(val.mv_data);
+	return 0;
+}
+
+int
+zn_db_fileids(struct zn_db *db, const struct zn_spec *spec,
+    struct zn_fileid *ids, struct zn_err *err)
+{
+	struct zn_dsrec rec;
+	MDB_txn *txn;
+	uint32_t id = 0;
+	char *sstr;
+	size_t i;
+	int rc;
+
+	if ((sstr = spec_string(spec)) == NULL)
+		return zn_err_set(err, ENOMEM, "out of memory");
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		free(sstr);
+		return mdb_fail(err, rc, "read");
+	}
+	if ((rc = spec_id(txn, db, sstr, &id, err)) != 0)
+		goto out;
+	if ((rc = zn_dsrec_get(txn, db, id, &rec, err)) != 0)
+		goto out;
+	if (rec.nids != spec->nfiles)
+		rc = zn_err_set(err, ENODATA,
+		    "%s: stored without its files' identities", sstr);
+	for (i = 0; rc == 0 && i < rec.nids; i++) {
+		if (strcmp(rec.paths[i], spec->filev[i]) != 0)
+			rc = zn_err_set(err, ENODATA,
+			    "%s: stored for other files", sstr);
+		ids[i] = rec.ids[i];
+	}
+	zn_dsrec_cleanup(&rec);
+out:
+	mdb_txn_abort(txn);
+	free(sstr);
+	return rc;
+}
+
+int
+zn_db_zone_specs(struct zn_db *db, const char *zone, struct zn_spec **specs,
+    size_t *n, struct zn_err *err)
+{
+	struct zn_spec *sp = NULL;
+	uint8_t kb[ZN_NAME_MAX + 2];
+	MDB_txn *txn;
+	MDB_val key, val;
+	size_t cnt = 0, i;
+	int rc;
+
+	*specs = NULL;
+	*n = 0;
+	if (strlen(zone) > ZN_NAME_MAX)
+		return zn_err_set(err, ENOENT, "zone %s: not in the database",
+		    zone);
+	if ((rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_fail(err, rc, "read");
+	key = tagkey(kb, sizeof(kb), 'Z', zone);
+	if ((rc = mdb_get(txn, db->meta, &key, &val)) != 0) {
+		rc = rc == MDB_NOTFOUND ?
+		    zn_err_set(err, ENOENT, "zone %s: not in the database",
+		        zone) :
+		    mdb_fail(err, rc, "zone record");
+		goto out;
+	}
+	if (val.mv_size < 4 ||
+	    val.mv_size != 4 + 4 * (size_t)zn_get32(val.mv_data)) {
+		rc = zn_err_set(err, EIO, "zone %s: damaged record", zone);
+		goto out;
+	}
+	cnt = zn_get32(val.mv_data);
+	if ((sp = calloc(cnt ? cnt : 1, sizeof(*sp))) == NULL) {
+		rc = zn_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < cnt; i++) {
+		const uint8_t *p = (const uint8_t *)val.mv_data + 4 + 4 * i;
+		struct zn_dsrec rec;
+		char *arg;
+
+		if ((rc = zn_dsrec_get(txn, db, zn_get32(p), &rec, err)) != 0)
+			break;
+		if (rec.spec == NULL) {
+			zn_dsrec_cleanup(&rec);
+			rc = zn_err_set(err, EIO,
+			    "zone %s: dataset %zu: damaged record", zone, i);
+			break;
+		}
+		if (asprintf(&arg, "%s:%s", zone, rec.spec) == -1) {
+			zn_dsrec_cleanup(&rec);
+			rc = zn_err_set(err, ENOMEM, "out of memory");
+			break;
+		}
+		zn_dsrec_cleanup(&rec);
+		rc = zn_spec_parse(arg, &sp[i], err);
+		free(arg);
+		if (rc != 0)
+			break;
+	}
+	if (rc != 0) {
+		for (i = 0; i < cnt; i++)
+			zn_spec_cleanup(&sp[i]);
+		free(sp);
+		goto out;
+	}
+	*specs = sp;
+	*n = cnt;
+out:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/*
+ * Entry points for the feed (feed_apply.c), which writes zones from
+ * snapshots and deltas in a transaction it owns: a writer over that
+ * transaction, and the per-entry digest.  See db_int.h.
+ */
+struct zn_writer {
+	struct writer w;
+	struct zn_write_stats st;
+};
+
+struct zn_writer *
+zn_writer_new(MDB_txn *txn, struct zn_db *db, struct zn_err *err)
+{
+	struct zn_writer *zw;
+	uint64_t v;
+	int rc;
+
+	if ((zw = calloc(1, sizeof(*zw))) == NULL) {
+		zn_err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	zw->w.txn = txn;
+	zw->w.db = db;
+	zw->w.err = err;
+	zw->w.st = &zw->st;
+	if ((rc = meta_get_u(txn, db, "#ids", &v)) != 0)
+		goto fail;
+	zw->w.next_id = v ? (uint32_t)v : 1;
+	if ((rc = meta_get_u(txn, db, "#vals", &v)) != 0)
+		goto fail;
+	zw->w.next_val = v ? (uint32_t)v : 1;
+	return zw;
+fail:
+	mdb_fail(err, rc, "database");
+	free(zw);
+	return NULL;
+}
+
+int
+zn_writer_intern(struct zn_writer *zw, const uint8_t *blob, size_t len,
+    uint32_t *id)
+{
+	return intern(&zw->w, blob, len, id);
+}
+
+uint32_t
+zn_writer_new_id(struct zn_writer *zw)
+{
+	return zw->w.next_id++;
+}
+
+int
+zn_writer_put_record(struct zn_writer *zw, uint32_t id,
+    const struct zn_dataset *ds, const struct zn_dsrec *rec)
+{
+	return dsrec_put(&zw->w, id, ds, rec);
+}
+
+int
+zn_writer_drop(struct zn_writer *zw, uint32_t id)
+{
+	return drop_dataset(&zw->w, id);
+}
+
+int
+zn_writer_finish(struct zn_writer *zw)
+{
+	uint64_t v;
+	int rc;
+
+	if ((rc = meta_get_u(zw->w.txn, zw->w.db, "#gen", &v)) != 0 ||
+	    (rc = meta_put_u(zw->w.txn, zw->w.db, "#gen", v + 1)) != 0 ||
+	    (rc = meta_put_u(zw->w.txn, zw->w.db, "#ids", zw->w.next_id)) !=
+	        0 ||
+	    (rc = meta_put_u(zw->w.txn, zw->w.db, "#vals", zw->w.next_val)) !=
+	        0)
+		return mdb_fail(zw->w.err, rc, "database");
+	return 0;
+}
+
+void
+zn_writer_free(struct zn_writer *zw)
+{
+	size_t i;
+
+	if (zw == NULL)
+		return;
+	for (i = 0; i < INTERN_SLOTS; i++)
+		free(zw->w.slot[i].blob);
+	free(zw);
+}
+
+void
+zn_digest_entry(uint8_t *digest, const uint8_t *key, size_t klen,
+    const uint8_t *lo, size_t lolen, const uint8_t *ans, size_t alen, bool add)
+{
+	digest_entry(digest, key, klen, lo, lolen, ans, alen, add);
+}
+
+void
+zn_dsrec_account(struct zn_dsrec *rec, const uint8_t *key, size_t klen,
+    const uint8_t *lo, size_t lolen, const uint8_t *ans, size_t alen, bool add)
+{
+	account(rec, key, klen, lo, lolen, ans, alen, add);
 }

@@ -35,6 +35,9 @@ struct zn_dsrec {
 	uint32_t *child; /* combined: dataset ids of the subsets */
 	char *spec; /* "type:files", or NULL for a subset */
 	uint64_t nent; /* entries stored (ds->nent stays 0) */
+	size_t nids; /* source files whose identity is known, or 0 */
+	char **paths; /* their names as given in the spec */
+	struct zn_fileid *ids;
 };
 
 /* Translate an LMDB return code into a negative errno (the only place). */
@@ -73,5 +76,34 @@ zn_put32(uint8_t *p, uint32_t v)
 	p[2] = v >> 8;
 	p[3] = v;
 }
+
+/*
+ * For the feed (feed_apply.c): a writer over a write transaction the
+ * caller owns (db.c's interning, dataset records and drops), and the
+ * additive entry digest.  zn_writer_finish bumps the generation and
+ * stores the id counters; the caller commits or aborts the transaction,
+ * then frees the writer.
+ */
+struct zn_writer;
+struct zn_writer *zn_writer_new(MDB_txn *txn, struct zn_db *db,
+    struct zn_err *err);
+int zn_writer_intern(struct zn_writer *zw, const uint8_t *blob, size_t len,
+    uint32_t *id);
+uint32_t zn_writer_new_id(struct zn_writer *zw);
+/* Write the record of dataset id: parameters from ds (ds->nent is the
+ * entry count stored; for ZN_COMBINED ds->subsets give the subzones),
+ * the rest from rec (digest, wildcard counts, children, spec string). */
+int zn_writer_put_record(struct zn_writer *zw, uint32_t id,
+    const struct zn_dataset *ds, const struct zn_dsrec *rec);
+/* Delete dataset id with its subsets, entries and record (not "S"). */
+int zn_writer_drop(struct zn_writer *zw, uint32_t id);
+int zn_writer_finish(struct zn_writer *zw);
+void zn_writer_free(struct zn_writer *zw);
+/* Add (or remove) entry (key, lo || ans) to a dataset digest. */
+void zn_digest_entry(uint8_t *digest, const uint8_t *key, size_t klen,
+    const uint8_t *lo, size_t lolen, const uint8_t *ans, size_t alen, bool add);
+/* The same for rec's digest, also keeping its wildcard counts. */
+void zn_dsrec_account(struct zn_dsrec *rec, const uint8_t *key, size_t klen,
+    const uint8_t *lo, size_t lolen, const uint8_t *ans, size_t alen, bool add);
 
 #endif /* ZONES_DB_INT_H */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "db_int.h"
+#include "ip.h"
 
 struct zn_view {
 	struct zn_db *db;
@@ -22,6 +23,7 @@ struct zn_view {
 	struct zn_zone *zones;
 	size_t nzones;
 	struct zn_zone *global; /* zone "" (global acl), or NULL */
+	bool released; /* txn reset by zn_view_release */
 };
 
 static void
@@ -380,11 +382,23 @@ zn_view_refresh(struct zn_view *v, struct zn_err *err)
 {
 	int rc;
 
-	mdb_txn_reset(v->txn);
+	if (!v->released)
+		mdb_txn_reset(v->txn);
+	v->released = true;
 	if ((rc = mdb_txn_renew(v->txn)) != 0)
 		return zn_err_set(err, -zn_mdb_errno(rc), "read: %s",
 		    mdb_strerror(rc));
+	v->released = false;
 	return sync_table(v, false, err);
+}
+
+void
+zn_view_release(struct zn_view *v)
+{
+	if (v == NULL || v->released)
+		return;
+	mdb_txn_reset(v->txn);
+	v->released = true;
 }
 
 void
@@ -545,13 +559,92 @@ zn_view_match(const struct zn_view *v, const struct zn_qname *q, unsigned *nkey)
 
 /*
  * Lookups.
+ *
+ * A key is always the labels [0, n) of the query name: the part left of
+ * the zone, or left of a subzone inside a combined dataset.  The datasets
+ * consulted together for one key form a scope: the zone's own datasets,
+ * or the subsets of one combined dataset that serve the most specific
+ * subzone holding the name (rbldnsd's findqzone).  How the key reads as
+ * an address depends on the scope: a 32-nibble name is also an IPv4
+ * address (6to4, v4-mapped) only where the scope has IPv4 datasets, and a
+ * v4-mapped name then skips the IPv6 datasets of that scope.
  */
 struct ctx {
 	const struct zn_view *v;
 	const struct zn_qname *q;
 	struct zn_result *r;
+	int acl; /* ZN_ACL_* of the client */
+	const struct zn_resval *aclval; /* for ZN_ACL_LISTED */
+	bool acl_added;
 	int err;
 };
+
+struct scope {
+	const struct zn_dsref *refs;
+	size_t nrefs;
+	const struct zn_dataset *comb; /* combined: its subsets; else NULL */
+	const char *sub; /* combined: the subzone served */
+	unsigned n; /* key labels */
+	bool ip4, ip6; /* the key is an IPv4 / IPv6 address here */
+	uint8_t a4[4], a6[16];
+	const char *s4, *s6, *name; /* subjects, formatted when needed */
+};
+
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+	0xff };
+
+/* Keep a copy of s[0..len) in the result for a value's subject. */
+static const char *
+subject_put(struct ctx *c, const char *s, size_t len)
+{
+	struct zn_result *r = c->r;
+	char *p;
+
+	if (r->subj_used + len + 1 > sizeof(r->subjects))
+		return "";
+	p = r->subjects + r->subj_used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	r->subj_used += len + 1;
+	return p;
+}
+
+/* The labels [0, n) of q as text into buf (at least ZN_NAME_MAX + 1). */
+static size_t
+key_text(const struct zn_qname *q, unsigned n, char *buf)
+{
+	size_t pos = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (pos + q->len[i] + 1 > ZN_NAME_MAX)
+			break;
+		if (i > 0)
+			buf[pos++] = '.';
+		memcpy(buf + pos, q->buf + q->off[i], q->len[i]);
+		pos += q->len[i];
+	}
+	buf[pos] = '\0';
+	return pos;
+}
+
+/* The scope's i-th dataset, or NULL if it does not serve the subzone. */
+static const struct zn_dsref *
+scope_ref(const struct scope *s, size_t i)
+{
+	const struct zn_subset *ss;
+	size_t j;
+
+	if (s->comb == NULL)
+		return &s->refs[i];
+	if (i >= s->comb->nsubsets)
+		return NULL;
+	ss = &s->comb->subsets[i];
+	for (j = 0; j < ss->nsub; j++)
+		if (strcmp(ss->subzones[j], s->sub) == 0)
+			return &s->refs[i];
+	return NULL;
+}
 
 /* Add the values of an answer blob; excluded blobs are reported. */
 static bool
@@ -584,6 +677,29 @@ add_answer(struct ctx *c, const struct zn_dataset *ds, const uint8_t *b,
 		off += 6 + tl;
 	}
 	c->r->flags |= ZN_R_LISTED;
+	return true;
+}
+
+/*
+ * rbldnsd's check_query_overwrites, for a data dataset that has a
+ * well-formed query: true if the client's acl answers instead of the data
+ * (nothing for "empty", the acl's value once for "always listed").
+ */
+static bool
+acl_answers(struct ctx *c)
+{
+	if (c->acl == ZN_ACL_EMPTY)
+		return true;
+	if (c->acl != ZN_ACL_LISTED || c->aclval == NULL)
+		return false;
+	if (!c->acl_added) {
+		c->acl_added = true;
+		if (c->r->nval == ZN_RES_VALS)
+			c->r->flags |= ZN_R_TRUNC;
+		else
+			c->r->val[c->r->nval++] = *c->aclval;
+		c->r->flags |= ZN_R_LISTED;
+	}
 	return true;
 }
 
@@ -634,17 +750,17 @@ interval_find(const struct ctx *c, const struct zn_dsref *ref,
 
 /* Parse the reversed IPv4 of labels [0, n); 0 or -1. */
 static int
-rev_ip4(const struct zn_qname *q, unsigned first, unsigned n, uint8_t *a)
+rev_ip4(const struct zn_qname *q, unsigned n, uint8_t *a)
 {
 	unsigned i, j;
 
 	for (i = 0; i < n; i++) {
-		const uint8_t *l = q->buf + q->off[first + i];
+		const uint8_t *l = q->buf + q->off[i];
 		unsigned v = 0;
 
-		if (q->len[first + i] > 3)
+		if (q->len[i] > 3)
 			return -1;
-		for (j = 0; j < q->len[first + i]; j++) {
+		for (j = 0; j < q->len[i]; j++) {
 			if (l[j] < '0' || l[j] > '9')
 				return -1;
 			v = v * 10 + (l[j] - '0');
@@ -668,7 +784,7 @@ hexval(uint8_t ch)
 
 /* Parse n reversed nibbles; the address bits past them are zero. */
 static int
-rev_ip6(const struct zn_qname *q, unsigned first, unsigned n, uint8_t *a)
+rev_ip6(const struct zn_qname *q, unsigned n, uint8_t *a)
 {
 	unsigned i;
 
@@ -677,94 +793,96 @@ rev_ip6(const struct zn_qname *q, unsigned first, unsigned n, uint8_t *a)
 		unsigned nib = n - 1 - i; /* nibble index from the top */
 		int h;
 
-		if (q->len[first + i] != 1 ||
-		    (h = hexval(q->buf[q->off[first + i]])) < 0)
+		if (q->len[i] != 1 || (h = hexval(q->buf[q->off[i]])) < 0)
 			return -1;
 		a[nib / 2] |= nib % 2 ? h : h << 4;
 	}
 	return 0;
 }
 
-/* Look up one address in an IP dataset; the subject ($ in TXT) is the
- * address, formatted only for a listing. */
+/* How the scope's key reads as an address (rbldnsd's dntoip). */
+static void
+scope_parse(const struct ctx *c, struct scope *s)
+{
+	bool has4 = false;
+	size_t i;
+
+	for (i = 0; i < s->nrefs && !has4; i++) {
+		const struct zn_dsref *ref = scope_ref(s, i);
+
+		has4 = ref != NULL && is_ip4_type(ref->ds->type);
+	}
+	s->ip4 = s->n == 4 && rev_ip4(c->q, 4, s->a4) == 0;
+	s->ip6 = !s->ip4 && s->n == 32 && rev_ip6(c->q, 32, s->a6) == 0;
+	if (s->ip6 && has4) {
+		if (s->a6[0] == 0x20 && s->a6[1] == 0x02) {
+			/* 6to4: both the IPv6 and the embedded IPv4 */
+			memcpy(s->a4, s->a6 + 2, 4);
+			s->ip4 = true;
+		} else if (memcmp(s->a6, v4mapped, 12) == 0) {
+			/* v4-mapped: the IPv4 datasets only */
+			memcpy(s->a4, s->a6 + 12, 4);
+			s->ip4 = true;
+			s->ip6 = false;
+		}
+	}
+}
+
+/* Look up the scope's address in an IP dataset; the subject ($ in TXT)
+ * is the address as this dataset reads it. */
 static int
-lookup_addr(struct ctx *c, const struct zn_dsref *ref, const uint8_t *addr,
-    size_t alen)
+lookup_addr(struct ctx *c, struct scope *s, const struct zn_dsref *ref, bool v4)
 {
 	MDB_val blob;
-	int rc = interval_find(c, ref, addr, NULL, alen, &blob);
+	char buf[48];
+	const char **subj = v4 ? &s->s4 : &s->s6;
+	int rc =
+	    interval_find(c, ref, v4 ? s->a4 : s->a6, NULL, v4 ? 4 : 16, &blob);
 
 	if (rc <= 0)
 		return rc;
-	inet_ntop(alen == 4 ? AF_INET : AF_INET6, addr, c->r->ip_subject,
-	    sizeof(c->r->ip_subject));
-	add_answer(c, ref->ds, blob.mv_data, blob.mv_size, c->r->ip_subject);
+	if (*subj == NULL) {
+		if (v4)
+			zn_ip4_format(zn_get32(s->a4), buf);
+		else
+			zn_ip6_format(s->a6, buf);
+		*subj = subject_put(c, buf, strlen(buf));
+		if (c->r->ip_subject[0] == '\0')
+			memcpy(c->r->ip_subject, buf, strlen(buf) + 1);
+	}
+	add_answer(c, ref->ds, blob.mv_data, blob.mv_size, *subj);
 	return 0;
 }
 
-/* Is any address in [lo, hi] listed in the dataset? */
 static int
-range_any(struct ctx *c, const struct zn_dsref *ref, const uint8_t *lo,
-    const uint8_t *hi, size_t alen)
-{
-	return interval_find(c, ref, lo, hi, alen, NULL);
-}
-
-static int
-lookup_ip(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
-    unsigned first, unsigned n)
+lookup_ip(struct ctx *c, struct scope *s, const struct zn_dsref *ref)
 {
 	bool v4 = is_ip4_type(ref->ds->type);
+	unsigned n = s->n, i;
 	uint8_t a[16], hi[16];
 	int rc;
 
-	if (v4) {
-		if (n == 4 && rev_ip4(c->q, first, 4, a) == 0) {
-			return lookup_addr(c, ref, a, 4);
-		}
-		if (n == 32 && z->has_ip4 && rev_ip6(c->q, first, 32, a) == 0) {
-			static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
-				0, 0, 0, 0xff, 0xff };
-			uint8_t v4a[4];
-
-			if (memcmp(a, mapped, 12) == 0)
-				memcpy(v4a, a + 12, 4);
-			else if (a[0] == 0x20 && a[1] == 0x02)
-				memcpy(v4a, a + 2, 4);
-			else
-				return 0;
-			return lookup_addr(c, ref, v4a, 4);
-		}
-		if (n > 0 && n < 4 && rev_ip4(c->q, first, n, a) == 0) {
-			memset(hi, 0xff, 4);
-			memcpy(hi, a, n);
-			memset(a + n, 0, 4 - n);
-			if ((rc = range_any(c, ref, a, hi, 4)) > 0)
-				c->r->flags |= ZN_R_ENT;
-			return rc < 0 ? rc : 0;
-		}
-		return 0;
-	}
-	if (n == 32 && rev_ip6(c->q, first, 32, a) == 0) {
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-			0, 0xff, 0xff };
-
-		/* v4-mapped names go to the IPv4 datasets only */
-		if (z->has_ip4 && memcmp(a, mapped, 12) == 0)
+	if (v4 ? s->ip4 : s->ip6) {
+		if (acl_answers(c))
 			return 0;
-		return lookup_addr(c, ref, a, 16);
+		return lookup_addr(c, s, ref, v4);
 	}
-	if (n > 0 && n < 32 && rev_ip6(c->q, first, n, a) == 0) {
-		unsigned i;
-
+	if (c->acl == ZN_ACL_EMPTY)
+		return 0;
+	/* a partial address with listings below it: an empty non-terminal */
+	if (v4 && n > 0 && n < 4 && rev_ip4(c->q, n, a) == 0) {
+		memset(hi, 0xff, 4);
+		memcpy(hi, a, n);
+		memset(a + n, 0, 4 - n);
+	} else if (!v4 && n > 0 && n < 32 && rev_ip6(c->q, n, a) == 0) {
 		memcpy(hi, a, 16);
 		for (i = n; i < 32; i++)
 			hi[i / 2] |= i % 2 ? 0x0f : 0xf0;
-		if ((rc = range_any(c, ref, a, hi, 16)) > 0)
-			c->r->flags |= ZN_R_ENT;
-		return rc < 0 ? rc : 0;
-	}
-	return 0;
+	} else
+		return 0;
+	if ((rc = interval_find(c, ref, a, hi, v4 ? 4 : 16, NULL)) > 0)
+		c->r->flags |= ZN_R_ENT;
+	return rc < 0 ? rc : 0;
 }
 
 /*
@@ -793,51 +911,37 @@ name_key(const struct zn_qname *q, unsigned first, unsigned n, uint8_t tag,
 	return (int)len;
 }
 
-/* The key labels [first+skip, first+n) as text, for $ in dnset TXT. */
+/* The subject of a dnset entry matching the key without its first skip
+ * labels: the entry's name, relative to the zone or subzone. */
 static const char *
-name_subject(struct ctx *c, unsigned first, unsigned skip)
+name_subject(struct ctx *c, struct scope *s, unsigned skip)
 {
-	char *s = c->r->name_subject;
-	unsigned i, pos = 0;
-
-	/* name_subject holds labels from first on; skip whole labels */
-	for (i = 0; i < skip; i++)
-		pos += c->q->len[first + i] + 1;
-	return pos < sizeof(c->r->name_subject) ? s + pos : "";
-}
-
-static void
-fill_name_subject(struct ctx *c, unsigned first, unsigned n)
-{
-	char *s = c->r->name_subject;
-	size_t pos = 0;
+	char buf[ZN_NAME_MAX + 1];
+	size_t pos = 0, len;
 	unsigned i;
 
-	for (i = first; i < first + n; i++) {
-		if (pos + c->q->len[i] + 1 >= sizeof(c->r->name_subject))
-			break;
-		if (i > first)
-			s[pos++] = '.';
-		memcpy(s + pos, c->q->buf + c->q->off[i], c->q->len[i]);
-		pos += c->q->len[i];
+	if (s->name == NULL) {
+		len = key_text(c->q, s->n, buf);
+		s->name = subject_put(c, buf, len);
 	}
-	s[pos] = '\0';
+	for (i = 0; i < skip; i++)
+		pos += c->q->len[i] + 1;
+	len = strlen(s->name);
+	return pos < len ? s->name + pos : "";
 }
 
 static int
-lookup_dnset(struct ctx *c, const struct zn_dsref *ref, unsigned first,
-    unsigned n)
+lookup_dnset(struct ctx *c, struct scope *s, const struct zn_dsref *ref)
 {
 	uint8_t k[ZN_KEY_MAX];
 	MDB_val key, val, blob;
+	unsigned n = s->n, m;
 	int klen, rc;
-	unsigned m;
 
-	if (n == 0)
+	if (n == 0 || acl_answers(c))
 		return 0;
-	if ((klen = name_key(c->q, first, n, ZN_KEY_NAME, k)) < 0)
+	if ((klen = name_key(c->q, 0, n, ZN_KEY_NAME, k)) < 0)
 		return 0;
-	fill_name_subject(c, first, n);
 	k[klen] = ZN_NAME_EXACT;
 	key = (MDB_val){ klen + 1, k };
 	rc = mdb_cursor_get(ref->cursor, &key, &val, MDB_SET_RANGE);
@@ -849,7 +953,7 @@ lookup_dnset(struct ctx *c, const struct zn_dsref *ref, unsigned first,
 		if (val.mv_size != 4 || (rc = value_of(c, val.mv_data, &blob)))
 			return -EIO;
 		add_answer(c, ref->ds, blob.mv_data, blob.mv_size,
-		    name_subject(c, first, 0));
+		    name_subject(c, s, 0));
 		return 0;
 	}
 	/* the first key past the name itself, if it shares the prefix, is a
@@ -862,7 +966,7 @@ lookup_dnset(struct ctx *c, const struct zn_dsref *ref, unsigned first,
 		int wl;
 
 		if (m < 128 && (ref->wild_depths[m / 64] >> (m % 64) & 1)) {
-			wl = name_key(c->q, first + (n - m), m, ZN_KEY_NAME, k);
+			wl = name_key(c->q, n - m, m, ZN_KEY_NAME, k);
 			if (wl < 0)
 				return 0;
 			k[wl] = ZN_NAME_WILD;
@@ -874,7 +978,7 @@ lookup_dnset(struct ctx *c, const struct zn_dsref *ref, unsigned first,
 					return -EIO;
 				if (add_answer(c, ref->ds, blob.mv_data,
 				        blob.mv_size,
-				        name_subject(c, first, n - m)))
+				        name_subject(c, s, n - m)))
 					c->r->flags &= ~ZN_R_ENT;
 				return 0;
 			}
@@ -888,8 +992,7 @@ lookup_dnset(struct ctx *c, const struct zn_dsref *ref, unsigned first,
 }
 
 static int
-lookup_generic(struct ctx *c, const struct zn_dsref *ref, unsigned first,
-    unsigned n)
+lookup_generic(struct ctx *c, const struct zn_dsref *ref, unsigned n)
 {
 	uint8_t k[ZN_KEY_MAX];
 	MDB_cursor *cur;
@@ -897,7 +1000,7 @@ lookup_generic(struct ctx *c, const struct zn_dsref *ref, unsigned first,
 	int klen, rc;
 	unsigned guard;
 
-	if ((klen = name_key(c->q, first, n, ZN_KEY_GENERIC, k)) < 0)
+	if ((klen = name_key(c->q, 0, n, ZN_KEY_GENERIC, k)) < 0)
 		return 0;
 	key = (MDB_val){ klen, k };
 	cur = ref->cursor;
@@ -931,57 +1034,72 @@ out:
 	return rc;
 }
 
-static int lookup_ref(struct ctx *c, const struct zn_zone *z,
-    const struct zn_dsref *ref, unsigned first, unsigned n);
+static int lookup_scope(struct ctx *c, struct scope *s);
 
-static int
-lookup_combined(struct ctx *c, const struct zn_zone *z,
-    const struct zn_dsref *ref, unsigned first, unsigned n)
+/* Does subzone sz (m labels, m > n) lie below the key labels [0, n)? */
+static bool
+above_subzone(const struct ctx *c, unsigned n, const char *sz, unsigned m)
 {
+	struct zn_qname sq;
+	unsigned k;
+
+	if (zn_qname_from_text(&sq, sz) != 0 || sq.nlabels != m)
+		return false;
+	for (k = 0; k < n; k++)
+		if (sq.len[m - n + k] != c->q->len[k] ||
+		    memcmp(sq.buf + sq.off[m - n + k], c->q->buf + c->q->off[k],
+		        sq.len[k + m - n]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * A combined dataset: only the subsets serving the most specific subzone
+ * that holds the key answer, with the key relative to that subzone; the
+ * subzone's own name exists.
+ */
+static int
+lookup_combined(struct ctx *c, const struct zn_dsref *ref, unsigned n)
+{
+	const struct zn_dataset *ds = ref->ds;
+	const char *best = NULL;
+	unsigned bestm = 0, m;
 	size_t i, j;
-	int rc;
+	struct scope s;
 
-	for (i = 0; i < ref->nsubs && i < ref->ds->nsubsets; i++) {
-		const struct zn_subset *s = &ref->ds->subsets[i];
+	for (i = 0; i < ref->nsubs && i < ds->nsubsets; i++) {
+		const struct zn_subset *ss = &ds->subsets[i];
 
-		for (j = 0; j < s->nsub; j++) {
-			unsigned m = count_labels(s->subzones[j]);
-
+		for (j = 0; j < ss->nsub; j++) {
+			m = count_labels(ss->subzones[j]);
 			if (m > n) {
-				/* the name is above the subzone: an ENT if
-				 * the subzone ends with the name */
-				struct zn_qname sq;
-				unsigned k;
-				bool match = true;
-
-				if (zn_qname_from_text(&sq, s->subzones[j]))
-					continue;
-				for (k = 0; k < n && match; k++)
-					match = sq.len[m - n + k] ==
-					        c->q->len[first + k] &&
-					    memcmp(sq.buf + sq.off[m - n + k],
-					        c->q->buf +
-					            c->q->off[first + k],
-					        sq.len[m - n + k]) == 0;
-				if (match)
+				/* the name is above the subzone: an ENT */
+				if (above_subzone(c, n, ss->subzones[j], m))
 					c->r->flags |= ZN_R_ENT;
 				continue;
 			}
-			if (!ends_with(c->q, first + n, s->subzones[j], m))
-				continue;
-			if (n == m)
-				c->r->flags |= ZN_R_EXISTS;
-			rc = lookup_ref(c, z, &ref->subs[i], first, n - m);
-			if (rc != 0)
-				return rc;
+			if ((best == NULL || m > bestm) &&
+			    ends_with(c->q, n, ss->subzones[j], m)) {
+				best = ss->subzones[j];
+				bestm = m;
+			}
 		}
 	}
-	return 0;
+	if (best == NULL)
+		return 0;
+	if (n == bestm)
+		c->r->flags |= ZN_R_EXISTS;
+	memset(&s, 0, sizeof(s));
+	s.refs = ref->subs;
+	s.nrefs = ref->nsubs;
+	s.comb = ds;
+	s.sub = best;
+	s.n = n - bestm;
+	return lookup_scope(c, &s);
 }
 
 static int
-lookup_ref(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
-    unsigned first, unsigned n)
+lookup_ref(struct ctx *c, struct scope *s, const struct zn_dsref *ref)
 {
 	switch (ref->ds->type) {
 	case ZN_IP4SET:
@@ -989,13 +1107,14 @@ lookup_ref(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
 	case ZN_IP4TRIE:
 	case ZN_IP6TSET:
 	case ZN_IP6TRIE:
-		return n == 0 ? 0 : lookup_ip(c, z, ref, first, n);
+		return s->n == 0 ? 0 : lookup_ip(c, s, ref);
 	case ZN_DNSET:
-		return lookup_dnset(c, ref, first, n);
+		return lookup_dnset(c, s, ref);
 	case ZN_GENERIC:
-		return lookup_generic(c, ref, first, n);
+		return lookup_generic(c, ref, s->n);
 	case ZN_COMBINED:
-		return lookup_combined(c, z, ref, first, n);
+		/* rbldnsd does not nest combined datasets */
+		return s->comb == NULL ? lookup_combined(c, ref, s->n) : 0;
 	case ZN_ACL:
 	case ZN_NTYPES:
 		break;
@@ -1003,24 +1122,46 @@ lookup_ref(struct ctx *c, const struct zn_zone *z, const struct zn_dsref *ref,
 	return 0;
 }
 
-int
-zn_lookup(const struct zn_view *v, const struct zn_zone *z,
-    const struct zn_qname *q, unsigned nkey, struct zn_result *r)
+static int
+lookup_scope(struct ctx *c, struct scope *s)
 {
-	struct ctx c = { v, q, r, 0 };
 	size_t i;
+	int rc;
+
+	scope_parse(c, s);
+	for (i = 0; i < s->nrefs; i++) {
+		const struct zn_dsref *ref = scope_ref(s, i);
+
+		if (ref != NULL && (rc = lookup_ref(c, s, ref)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+zn_lookup_client(const struct zn_view *v, const struct zn_zone *z,
+    const struct zn_qname *q, unsigned nkey, int acl,
+    const struct zn_resval *aclval, struct zn_result *r)
+{
+	struct ctx c = { .v = v, .q = q, .r = r, .acl = acl, .aclval = aclval };
+	struct scope s;
 	int rc;
 
 	r->flags = 0;
 	r->nval = r->nrr = 0;
-	r->ip_subject[0] = r->name_subject[0] = '\0';
+	r->ip_subject[0] = '\0';
+	r->subj_used = 0;
 	if (nkey > q->nlabels)
 		return -EINVAL;
+	key_text(q, nkey, r->name_subject);
 	if (nkey == 0)
 		r->flags |= ZN_R_EXISTS;
-	for (i = 0; i < z->nrefs; i++)
-		if ((rc = lookup_ref(&c, z, &z->refs[i], 0, nkey)) != 0)
-			return rc;
+	memset(&s, 0, sizeof(s));
+	s.refs = z->refs;
+	s.nrefs = z->nrefs;
+	s.n = nkey;
+	if ((rc = lookup_scope(&c, &s)) != 0)
+		return rc;
 	if (c.err != 0)
 		return c.err;
 	if (r->flags & (ZN_R_LISTED | ZN_R_EXISTS))
@@ -1028,12 +1169,19 @@ zn_lookup(const struct zn_view *v, const struct zn_zone *z,
 	return 0;
 }
 
+int
+zn_lookup(const struct zn_view *v, const struct zn_zone *z,
+    const struct zn_qname *q, unsigned nkey, struct zn_result *r)
+{
+	return zn_lookup_client(v, z, q, nkey, ZN_ACL_PASS, NULL, r);
+}
+
 static int
 acl_one(const struct zn_view *v, const struct zn_dsref *ref,
     const uint8_t *addr, size_t alen, struct zn_resval *val, int *action)
 {
 	struct zn_result r;
-	struct ctx c = { v, NULL, &r, 0 };
+	struct ctx c = { .v = v, .r = &r };
 	MDB_val blob;
 	const uint8_t *b;
 	int rc;

@@ -26,6 +26,26 @@ zn_lower(char *s, size_t len)
 }
 
 /*
+ * Drop the empty labels of a presentation name in place, as rbldnsd's
+ * dns_ptodn does: "c..d" is c.d, a leading dot or a trailing one goes.
+ * Returns the new length.
+ */
+size_t
+zn_name_squeeze(char *s, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.' && (o == 0 || s[o - 1] == '.'))
+			continue;
+		s[o++] = s[i];
+	}
+	if (o > 0 && s[o - 1] == '.')
+		o--;
+	return o;
+}
+
+/*
  * Encode a relative presentation name as revname (see zones.h): labels in
  * reverse order, lower-cased, each followed by 0x00.  The empty name is the
  * zone apex and encodes to nothing.  Returns the length, or -1 if the name

@@ -246,19 +246,19 @@ zn_parse_time(const char *s, size_t len, uint32_t *t)
 	return 0;
 }
 
-/* Copy an absolute name without its trailing dot; NULL if invalid. */
+/* Copy an absolute name without its trailing dot and empty labels (as
+ * rbldnsd reads it); NULL if invalid. */
 static char *
-dup_abs_name(const char *s, size_t len)
+dup_abs_name(char *s, size_t len)
 {
 	uint8_t wire[ZN_NAME_MAX + 2];
-	char *r;
 
-	if (zn_name_wire(s, len, wire, sizeof(wire)) < 0)
+	len = zn_name_squeeze(s, len);
+	if (len == 0 || zn_name_wire(s, len, wire, sizeof(wire)) < 0) {
+		errno = EINVAL;
 		return NULL;
-	if (len > 0 && s[len - 1] == '.')
-		len--;
-	r = strndup(s, len);
-	return r;
+	}
+	return strndup(s, len);
 }
 
 static int
@@ -292,13 +292,11 @@ special_soa(struct zn_parser *p, char *args, uint32_t ttl0)
 		char *dst = i == 1 ? soa.mname : soa.rname;
 		uint8_t wire[ZN_NAME_MAX + 2];
 
-		l = tl[i];
+		l = zn_name_squeeze(tok[i], tl[i]);
 		if (zn_name_wire(tok[i], l, wire, sizeof(wire)) < 0) {
 			zn_warn(p, "$SOA: invalid name");
 			return 0;
 		}
-		if (l > 0 && tok[i][l - 1] == '.')
-			l--;
 		memcpy(dst, tok[i], l);
 		dst[l] = '\0';
 	}

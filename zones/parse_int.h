@@ -157,6 +157,7 @@ void zn_combined_newfile(struct zn_parser *p);
 void zn_lower(char *s, size_t len);
 int zn_name_wire(const char *name, size_t len, uint8_t *out, size_t size);
 int zn_name_check(const char *name, size_t len);
+size_t zn_name_squeeze(char *s, size_t len);
 
 /* The ops of a type (the table in parse.c). */
 const struct zn_type_ops *zn_type_ops(enum zn_dstype t);

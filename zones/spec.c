@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Zone specs as rbldnsd takes them on its command line:
- * "zone:type:file[,file...]"; an empty zone is the global acl.
+ * "zone:type:file[,file...]"; an empty zone is the global acl.  And the
+ * identities of their files, which tell whether a file must be read again.
  */
 #include "config.h"
+
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -79,6 +82,50 @@ out_nomem:
 	return zn_err_set(err, ENOMEM, "out of memory");
 }
 
+int
+zn_fileid_stat(const char *path, struct zn_fileid *id)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return -errno;
+	id->size = st.st_size;
+	id->mtime_ns =
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	id->ino = st.st_ino;
+	id->dev = st.st_dev;
+	return 0;
+}
+
+bool
+zn_fileid_equal(const struct zn_fileid *a, const struct zn_fileid *b)
+{
+	return a->size == b->size && a->mtime_ns == b->mtime_ns &&
+	    a->ino == b->ino && a->dev == b->dev;
+}
+
+int
+zn_spec_stat(struct zn_spec *spec, struct zn_err *err)
+{
+	struct zn_fileid *ids;
+	size_t i;
+	int rc;
+
+	free(spec->ids);
+	spec->ids = NULL;
+	if ((ids = calloc(spec->nfiles ? spec->nfiles : 1, sizeof(*ids))) ==
+	    NULL)
+		return zn_err_set(err, ENOMEM, "out of memory");
+	for (i = 0; i < spec->nfiles; i++)
+		if ((rc = zn_fileid_stat(spec->filev[i], &ids[i])) != 0) {
+			free(ids);
+			return zn_err_set(err, -rc, "%s: %s", spec->filev[i],
+			    strerror(-rc));
+		}
+	spec->ids = ids;
+	return 0;
+}
+
 void
 zn_spec_cleanup(struct zn_spec *spec)
 {
@@ -88,6 +135,7 @@ zn_spec_cleanup(struct zn_spec *spec)
 		for (i = 0; i < spec->nfiles; i++)
 			free(spec->filev[i]);
 	free(spec->filev);
+	free(spec->ids);
 	free(spec->zone);
 	free(spec->files);
 	memset(spec, 0, sizeof(*spec));

@@ -134,8 +134,9 @@ value_parse(struct zn_parser *p, const char *s, size_t len,
 	}
 	/*
 	 * ":A", ":A:", ":A:TXT".  A is the digits and dots right after the
-	 * colon; anything else but ':' after a valid A is "unrecognized"
-	 * (":3 text", observed), a bad or empty A is "invalid A RR".
+	 * colon; blanks may follow it (":3 :text" is A+TXT); anything else
+	 * but ':' after a valid A is "unrecognized" (":3 text", observed), a
+	 * bad or empty A is "invalid A RR".
 	 */
 	i = 1;
 	while (i < len && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
@@ -145,6 +146,8 @@ value_parse(struct zn_parser *p, const char *s, size_t len,
 		zn_warn(p, "invalid A RR");
 		return -EINVAL;
 	}
+	while (i < len && is_blank(s[i]))
+		i++;
 	if (i < len && s[i] != ':') {
 		zn_warn(p, "unrecognized value for an entry");
 		return -EINVAL;

@@ -145,12 +145,13 @@ start_subset(struct zn_parser *p, struct combined *c, char *args)
 		if (l == 1 && t[0] == '@') {
 			l = 0;
 		} else {
-			if (t[l - 1] == '.')
-				l--;
-			if (l == 0 || zn_revname(t, l, rev, sizeof(rev)) < 0) {
+			/* "a..b" is a.b and "." the zone itself, as rbldnsd
+			 * reads them */
+			l = zn_name_squeeze(t, l);
+			if (l > 0 && zn_revname(t, l, rev, sizeof(rev)) < 0) {
 				zn_note(p,
 				    "$DATASET: invalid subzone %.*s ignored",
-				    (int)(s - t), t);
+				    (int)(l > 64 ? 64 : l), t);
 				continue;
 			}
 		}

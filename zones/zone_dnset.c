@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "parse_int.h"
@@ -56,6 +57,8 @@ dnset_line(struct zn_parser *p, char *s, size_t len)
 	if (s[i] == '!') {
 		excl = true;
 		i++;
+		while (i < len && is_blank(s[i]))
+			i++;
 	}
 	if (len - i >= 2 && s[i] == '*' && s[i + 1] == '.') {
 		exact = false;
@@ -65,16 +68,35 @@ dnset_line(struct zn_parser *p, char *s, size_t len)
 		wild = true;
 		i++;
 	}
+	/* The name is the whole word up to a blank, as in rbldnsd: in
+	 * "name:2:text" the value is part of the name (unlike IP keys). */
 	name = s + i;
-	while (i < len && !is_blank(s[i]) && s[i] != ':')
+	while (i < len && !is_blank(s[i]))
 		i++;
 	nlen = (size_t)(s + i - name);
 	if (nlen > 0 && name[nlen - 1] == '.')
 		nlen--; /* trailing dot ignored */
+	if (nlen > 0) {
+		char orig[65];
+		size_t o = nlen;
+
+		snprintf(orig, sizeof(orig), "%.*s", (int)nlen, name);
+		nlen = zn_name_squeeze(name, nlen);
+		if (nlen != o)
+			zn_note(p,
+			    "empty label in domain name %s: read as "
+			    "%.*s (like rbldnsd)",
+			    orig, (int)(nlen > 64 ? 64 : nlen), name);
+	}
 	if (nlen == 0) {
 		zn_warn(p, "the zone apex can't be listed");
 		return 0;
 	}
+	if (memchr(name, ':', nlen) != NULL)
+		zn_note(p,
+		    "domain name %.*s contains ':': rbldnsd reads the "
+		    "whole word as the name; put a blank before a value",
+		    (int)(nlen > 64 ? 64 : nlen), name);
 	rlen = zn_revname(name, nlen, rev, sizeof(rev));
 	if (rlen < 0 || (size_t)rlen + 2 > ZN_KEY_MAX) {
 		zn_warn(p, "invalid domain name");

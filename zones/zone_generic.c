@@ -126,7 +126,8 @@ parse_rdata(struct zn_parser *p, unsigned type, char *s, uint8_t *rd)
 		rest = s;
 		if (tok(&rest, &n) != NULL)
 			break; /* trailing text: rbldnsd fails the load */
-		wl = zn_name_wire(t, l, rd + 2, ZN_NAME_MAX + 2);
+		l = zn_name_squeeze(t, l);
+		wl = l == 0 ? -1 : zn_name_wire(t, l, rd + 2, ZN_NAME_MAX + 2);
 		if (wl < 0)
 			break;
 		rd[0] = (uint8_t)(pref >> 8);
@@ -161,8 +162,8 @@ generic_line(struct zn_parser *p, char *s, size_t len)
 		return 0;
 	if (nlen == 1 && name[0] == '@')
 		nlen = 0;
-	else if (name[nlen - 1] == '.')
-		nlen--;
+	else
+		nlen = zn_name_squeeze(name, nlen); /* "c..d" is c.d */
 	rlen = zn_revname(name, nlen, key + 1, sizeof(key) - 3);
 	if (rlen < 0 || (nlen == 0 && name[0] != '@')) {
 		zn_warn(p, "invalid domain name");

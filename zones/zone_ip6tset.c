@@ -53,7 +53,7 @@ ip6tset_line(struct zn_parser *p, char *s, size_t len)
 		return 0;
 	}
 	if (rc != 0) {
-		zn_warn(p, "invalid address");
+		zn_ip_key_warn(p, rc);
 		return 0;
 	}
 	zn_ip6_range(a, excl ? 128 : 64, &lo, &hi);

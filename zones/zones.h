@@ -106,7 +106,9 @@ int zn_type_parse(const char *name, enum zn_dstype *t);
  *   per record: +--------+----------+-------------+
  *               | ttl[4] | rdlen[2] | rdata       |
  *               +--------+----------+-------------+
- *   ttl 0 means the dataset/server default.  rdata is DNS wire format:
+ *   ttl 0 means the server default (rbldnsd -t): the parser stores the
+ *   $TTL in force at the record's line, so only a record read before any
+ *   $TTL has 0.  rdata is DNS wire format:
  *   A: 4 bytes; AAAA: 16; TXT: one character-string; MX: preference[2] +
  *   uncompressed lower-case wire name.
  */
@@ -258,9 +260,11 @@ int zn_revname(const char *name, size_t len, uint8_t *out, size_t size);
  *   "meta"     "Z" zone-name      -> zone record: u32 n, n x u32 dataset id
  *                                    (command-line order)
  *              "D" id[4]          -> dataset record (parameters, counts,
- *                                    digest, subsets; see db.c)
+ *                                    digest, subsets, source files'
+ *                                    identities; see db.c)
  *              "S" "type:files"   -> id[4]: datasets shared by spec string
- *              "#gen"             -> u64, bumped by every write
+ *              "#gen"             -> u64, bumped by every write that
+ *                                    changes something
  *              "#ids" / "#vals"   -> u32 next dataset id / value id
  *   "values"   id[4]              -> interned answer or rrset blob
  *   "valhash"  BLAKE2b-128(blob)  -> id[4]
@@ -280,6 +284,20 @@ int zn_db_open(const char *dir, unsigned flags, size_t mapsize,
     struct zn_db **out, struct zn_err *err);
 void zn_db_close(struct zn_db *db);
 
+/*
+ * The identity of a source file as stat() tells it.  It is stored with
+ * the dataset read from the file, so a restart or a periodic check whose
+ * files all kept their identity costs one stat() per file, not a parse.
+ */
+struct zn_fileid {
+	int64_t size;
+	int64_t mtime_ns; /* st_mtim in nanoseconds since the epoch */
+	uint64_t ino, dev;
+};
+/* stat() path into *id; 0 or a negative errno. */
+int zn_fileid_stat(const char *path, struct zn_fileid *id);
+bool zn_fileid_equal(const struct zn_fileid *a, const struct zn_fileid *b);
+
 /* A zone spec "zone:type:file[,file...]" as rbldnsd takes it. */
 struct zn_spec {
 	char *zone; /* lower-case, no trailing dot; "" for a global acl */
@@ -287,13 +305,21 @@ struct zn_spec {
 	char *files; /* "file1,file2" as given */
 	char **filev;
 	size_t nfiles;
+	/* NULL, or the nfiles identities of the files as they were when the
+	 * dataset was read (zn_spec_stat); zn_db_replace stores them */
+	struct zn_fileid *ids;
 };
 int zn_spec_parse(const char *arg, struct zn_spec *spec, struct zn_err *err);
+/* Fill spec->ids by stat()ing every file: 0, or a negative errno with err
+ * naming the file (spec->ids is then NULL). */
+int zn_spec_stat(struct zn_spec *spec, struct zn_err *err);
 void zn_spec_cleanup(struct zn_spec *spec);
 
 struct zn_write_stats {
 	size_t puts, dels; /* entry changes written */
 	size_t datasets_new, datasets_dropped;
+	size_t zones_dropped;
+	bool changed; /* false: nothing differed, nothing was written */
 };
 
 /*
@@ -302,11 +328,39 @@ struct zn_write_stats {
  * whose spec string ("type:files") is already stored is updated by a
  * merge-join diff of its entries; datasets no zone uses any more are
  * dropped.  ds[i] is the parsed dataset of specs[i] (specs with equal
- * "type:files" may share one).  On any failure nothing is changed.
+ * "type:files" may share one), or NULL to keep what is stored for that
+ * spec string (-ENOENT if nothing is).  A dataset written gets the file
+ * identities of its spec (or none).  A call that changes nothing writes
+ * nothing (st->changed false; the generation stays).  On any failure
+ * nothing is changed.
  */
 int zn_db_replace(struct zn_db *db, const struct zn_spec *specs,
     struct zn_dataset *const *ds, size_t n, struct zn_write_stats *st,
     struct zn_err *err);
+
+/* Flags of zn_db_replace_flags. */
+#define ZN_REPLACE_ALL 0x01u /* specs name every zone: drop the others */
+
+/* zn_db_replace with flags; zones dropped are counted in st. */
+int zn_db_replace_flags(struct zn_db *db, const struct zn_spec *specs,
+    struct zn_dataset *const *ds, size_t n, unsigned flags,
+    struct zn_write_stats *st, struct zn_err *err);
+
+/*
+ * The identities of spec's files stored with its dataset, into ids
+ * (spec->nfiles of them).  0; -ENOENT if the dataset is not stored;
+ * -ENODATA if it was stored without them (it must be read again).
+ */
+int zn_db_fileids(struct zn_db *db, const struct zn_spec *spec,
+    struct zn_fileid *ids, struct zn_err *err);
+
+/*
+ * The datasets of a stored zone, in order, as parsed specs (without
+ * identities).  The caller cleans each up and frees the array.  -ENOENT
+ * if the zone is not stored.
+ */
+int zn_db_zone_specs(struct zn_db *db, const char *zone, struct zn_spec **specs,
+    size_t *n, struct zn_err *err);
 
 /*
  * Read views (lookup.c).  A view is a read transaction plus the zone table
@@ -336,12 +390,23 @@ struct zn_zone {
 	struct zn_dsref *acl; /* the zone's acl, or NULL */
 	const struct zn_dataset *soa_ds; /* first dataset with $SOA or NULL */
 	const struct zn_dataset *ns_ds; /* first dataset with $NS or NULL */
-	bool has_ip4, has_ip6; /* for v4-mapped / 6to4 queries */
+	/* the zone or one of its combined subzones has IPv4 / IPv6 data;
+	 * lookups decide v4-mapped and 6to4 names per subzone (the datasets
+	 * consulted together), as rbldnsd does, not from these */
+	bool has_ip4, has_ip6;
 };
 
 int zn_view_open(struct zn_db *db, struct zn_view **out, struct zn_err *err);
 /* Returns 1 if the zone table changed, 0 if not, negative on error. */
 int zn_view_refresh(struct zn_view *v, struct zn_err *err);
+/*
+ * Let go of the view's snapshot while the thread is idle (the read
+ * transaction is reset), so an idle reader does not keep the writer from
+ * reusing pages and the file from growing.  The zone table stays; no
+ * lookup may run until the next zn_view_refresh(), which takes a new
+ * snapshot.  Releasing a released view does nothing.
+ */
+void zn_view_release(struct zn_view *v);
 void zn_view_close(struct zn_view *v);
 /* The zone table and the global acl (zone "") of a view. */
 const struct zn_zone *zn_view_zones(const struct zn_view *v, size_t *n);
@@ -398,17 +463,40 @@ struct zn_result {
 	struct zn_resrr rr[ZN_RES_RRS];
 	char ip_subject[48]; /* the queried address, if an IP */
 	char name_subject[ZN_NAME_MAX + 1]; /* the key as a name */
+	/* where the subjects of val[] point: the address as each dataset
+	 * saw it (IPv4 for a 6to4 name in an IPv4 dataset), the key of each
+	 * subzone */
+	size_t subj_used;
+	char subjects[1024];
 };
 
 /*
  * Look up the nkey leftmost labels of q in zone z with rbldnsd's
- * semantics, merging all datasets of the zone.  No allocation; at most
+ * semantics, merging all datasets of the zone; in a combined dataset only
+ * the datasets of the most specific subzone holding the name answer, and
+ * a subzone's own name exists.  No allocation; at most
  * one LMDB cursor operation per IP dataset (two for a 6to4 name), and for
  * name datasets one plus one per label count that holds wildcards.
  * 0 or a negative errno (-EIO for a damaged database).
  */
 int zn_lookup(const struct zn_view *v, const struct zn_zone *z,
     const struct zn_qname *q, unsigned nkey, struct zn_result *r);
+
+/*
+ * zn_lookup for a client that zn_acl_check() gave action acl, with
+ * rbldnsd's semantics.  ZN_ACL_EMPTY: the data datasets (all but generic)
+ * report nothing, so the apex, subzone apexes and generic records still
+ * exist.  ZN_ACL_LISTED: every data dataset for which the key is a
+ * well-formed query (a full reversed IPv4 or a 32-nibble IPv6 name, as
+ * that subzone reads it, for IP datasets; a non-empty name for dnset)
+ * answers *aclval instead of looking at its data; the value is added once.
+ * Never for the apex, partial addresses or non-IP names in IP zones.  The
+ * caller sets aclval->subject (the client address); it must stay valid
+ * while r is used.  Other actions: as zn_lookup.
+ */
+int zn_lookup_client(const struct zn_view *v, const struct zn_zone *z,
+    const struct zn_qname *q, unsigned nkey, int acl,
+    const struct zn_resval *aclval, struct zn_result *r);
 
 /*
  * Client policy: the action (ZN_ACL_*) for a client address (4 or 16
@@ -435,6 +523,14 @@ struct zn_rendered {
 };
 void zn_result_render(const struct zn_result *r, uint32_t def_ttl,
     struct zn_rendered *out);
+
+/*
+ * Every zone as BIND master files, as "rbldnsd -d" prints them (bind.c):
+ * IP intervals as octet/nibble-aligned names and wildcards, TXT expanded,
+ * excluded names as "CNAME excluded"; def_ttl where no $TTL was given.
+ */
+int zn_db_dump_bind(struct zn_db *db, uint32_t def_ttl, FILE *f,
+    struct zn_err *err);
 
 /* Canonical dump of one zone or all (zone NULL) to a stdio stream. */
 int zn_db_dump(struct zn_db *db, const char *zone, FILE *f, struct zn_err *err);

@@ -133,6 +133,56 @@ def main():
         w("good.txt", "1.2.3.4\n")
         run("check", p("good.txt"))
 
+        # lookup with rbldnsd's acl semantics (REFERENCE 4.10): "empty"
+        # keeps the apex and generic records, "always listed" answers
+        # well-formed data queries only
+        w("a4.txt", "1.2.3.4 :3:listed\n")
+        w("gen.txt", "@ A 127.0.0.1\nwww A 192.0.2.1\n"
+          "early TXT \"no ttl\"\n$TTL 600\nlate TXT \"ttl\"\n"
+          "only-mx MX 10 mx.example.com\n")
+        w("acl.txt", "127.0.0.5 :empty\n127.0.0.6 :2:always $\n"
+          "127.0.0.7 :refuse\n127.0.0.8 :ignore\n")
+        dba = p("dba")
+        run("compile", "-d", dba, "acl.test:ip4set:" + p("a4.txt"),
+            "acl.test:generic:" + p("gen.txt"),
+            "acl.test:acl:" + p("acl.txt"))
+        e = lookup(dba, "acl.test", "4.3.2.1.acl.test", "www.acl.test",
+                   client="127.0.0.5")
+        check("acl empty: apex exists", e["acl.test"] == (
+            "listed", ["A 127.0.0.1"]), e["acl.test"])
+        check("acl empty: data hidden", e["4.3.2.1.acl.test"][0] ==
+              "nxdomain", e["4.3.2.1.acl.test"])
+        check("acl empty: generic kept", e["www.acl.test"] == (
+            "listed", ["A 192.0.2.1"]), e["www.acl.test"])
+        a = lookup(dba, "acl.test", "5.3.2.1.acl.test", "3.2.1.acl.test",
+                   "x.acl.test", "www.acl.test", client="127.0.0.6")
+        check("always listed: valid query", a["5.3.2.1.acl.test"] == (
+            "listed", ["A 127.0.0.2", 'TXT "always 127.0.0.6"']),
+              a["5.3.2.1.acl.test"])
+        check("always listed: not the apex", a["acl.test"] == (
+            "listed", ["A 127.0.0.1"]), a["acl.test"])
+        check("always listed: not a partial IP",
+              a["3.2.1.acl.test"][0] in ("nxdomain", "ent"),
+              a["3.2.1.acl.test"])
+        check("always listed: not a name in an IP zone",
+              a["x.acl.test"][0] == "nxdomain", a["x.acl.test"])
+        r = lookup(dba, "4.3.2.1.acl.test", client="127.0.0.7")
+        check("acl refuse", r["4.3.2.1.acl.test"][0] == "refused", r)
+        r = lookup(dba, "4.3.2.1.acl.test", client="127.0.0.8")
+        check("acl ignore", r["4.3.2.1.acl.test"][0] == "dropped", r)
+        out = run("lookup", "-d", dba, "-c", "127.0.0.5", "www.acl.test",
+                  "early.acl.test", "late.acl.test", "only-mx.acl.test",
+                  ok=None).stdout
+        check("acl action printed", "\nacl empty\n" in out, out)
+        check("generic types printed", "\ngeneric A\n" in out, out)
+        check("generic TXT without $TTL: the default",
+              'TXT "no ttl" ttl 2100' in out, out)
+        check("generic TXT after $TTL 600", 'TXT "ttl" ttl 600' in out,
+              out)
+        g = lookup(dba, "only-mx.acl.test")
+        check("generic MX only: exists", g["only-mx.acl.test"] == (
+            "exists", ["MX 10 mx.example.com."]), g)
+
         # usage errors exit 2
         r = run("compile", "-d", db, "bad-spec", ok=False)
         check("bad spec exit 2", r.returncode == 2, r.returncode)

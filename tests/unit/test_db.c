@@ -164,6 +164,199 @@ test_names(void **state)
 	free(d);
 }
 
+/* Parse text as a dataset of type t, as zonetool compile does. */
+static struct zn_dataset *
+parse_ds(enum zn_dstype t, const char *text)
+{
+	struct zn_dataset *ds = NULL;
+	struct zn_parse_opts o;
+	struct zn_err err;
+
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(
+	    zn_dataset_load_mem(t, "t", text, strlen(text), &o, &ds, &err), 0);
+	return ds;
+}
+
+static void
+look_client(struct zn_db *db, const char *name, int acl,
+    const struct zn_resval *aclval, struct res *res)
+{
+	struct zn_view *v;
+	struct zn_err err;
+	struct zn_qname q;
+	const struct zn_zone *z;
+	unsigned nkey;
+
+	assert_int_equal(zn_view_open(db, &v, &err), 0);
+	assert_int_equal(zn_qname_from_text(&q, name), 0);
+	z = zn_view_match(v, &q, &nkey);
+	assert_non_null(z);
+	assert_int_equal(zn_lookup_client(v, z, &q, nkey, acl, aclval, &res->r),
+	    0);
+	res->flags = res->r.flags;
+	zn_result_render(&res->r, 2100, &res->out);
+	zn_view_close(v);
+}
+
+static bool
+has_txt(const struct res *r, const char *txt)
+{
+	size_t i;
+
+	for (i = 0; i < r->out.ntxt; i++)
+		if (r->out.tlen[i] == strlen(txt) &&
+		    memcmp(r->out.txt[i], txt, r->out.tlen[i]) == 0)
+			return true;
+	return false;
+}
+
+#define MAPPED_1234 \
+	"4.0.3.0.2.0.1.0.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0"
+#define SIXTOFOUR_1234 \
+	"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.4.0.3.0.2.0.1.0.2.0.0.2"
+
+/*
+ * rbldnsd's combined semantics (REFERENCE 4.6, 4.9): the most specific
+ * subzone answers alone, its apex exists, "$" is relative to it, and
+ * 6to4 / v4-mapped names read per subzone, each dataset with its own
+ * subject.
+ */
+static void
+test_combined_lookups(void **state)
+{
+	char *d = tu_tmpdir();
+	struct zn_db *db;
+	struct zn_err err;
+	struct zn_dataset *ds[1];
+	const char *specs[1] = { "c.test:combined:comb" };
+	struct res r;
+
+	(void)state;
+	ds[0] = parse_ds(ZN_COMBINED,
+	    "$DATASET ip4set @\n"
+	    "1.2.3.4 :2:apex $\n"
+	    "$DATASET ip4set sub\n"
+	    "1.2.3.4 :3:sub $\n"
+	    "$DATASET dnset @\n"
+	    ".sub :4:dn-apex $\n"
+	    "$DATASET dnset sub\n"
+	    "foo :5:dn-sub $\n"
+	    "$DATASET dnset both @\n"
+	    ".www :6:name=$\n"
+	    "$DATASET ip4set v4\n"
+	    "1.2.3.4 :7:v4 $\n"
+	    "$DATASET ip6trie six v4\n"
+	    "::ffff:0:0/96 :8:v6 $\n"
+	    "2002::/16 :9:6to4 $\n");
+	assert_int_equal(zn_db_open(d, 0, 0, &db, &err), 0);
+	assert_int_equal(tu_replace(db, specs, ds, 1), 0);
+
+	look(db, "4.3.2.1.sub.c.test", &r);
+	assert_int_equal(r.flags, ZN_R_LISTED);
+	assert_int_equal(r.out.na, 1);
+	assert_int_equal(r.out.a[0], 0x7f000003);
+	assert_true(has_txt(&r, "sub 1.2.3.4"));
+	look(db, "foo.sub.c.test", &r);
+	assert_int_equal(r.out.na, 1);
+	assert_true(has_txt(&r, "dn-sub foo"));
+	/* "@"'s ".sub" does not answer below the subzone */
+	look(db, "bar.sub.c.test", &r);
+	assert_int_equal(r.flags, 0);
+	look(db, "sub.c.test", &r);
+	assert_int_equal(r.flags, ZN_R_EXISTS);
+	look(db, "4.3.2.1.c.test", &r);
+	assert_true(has_txt(&r, "apex 1.2.3.4"));
+	look(db, "x.www.both.c.test", &r);
+	assert_true(has_txt(&r, "name=www"));
+	/* no IPv4 data in "six": a v4-mapped name is IPv6 there */
+	look(db, MAPPED_1234 ".six.c.test", &r);
+	assert_int_equal(r.flags, ZN_R_LISTED);
+	assert_true(has_txt(&r, "v6 ::ffff:102:304"));
+	/* with IPv4 data in "v4": IPv4 only */
+	look(db, MAPPED_1234 ".v4.c.test", &r);
+	assert_int_equal(r.out.na, 1);
+	assert_true(has_txt(&r, "v4 1.2.3.4"));
+	/* 6to4: both, each with its own subject */
+	look(db, SIXTOFOUR_1234 ".v4.c.test", &r);
+	assert_int_equal(r.out.na, 2);
+	assert_true(has_txt(&r, "v4 1.2.3.4"));
+	assert_true(has_txt(&r, "6to4 2002:102:304::1"));
+	look(db, SIXTOFOUR_1234 ".six.c.test", &r);
+	assert_int_equal(r.out.na, 1);
+	assert_true(has_txt(&r, "6to4 2002:102:304::1"));
+
+	zn_dataset_free(ds[0]);
+	zn_db_close(db);
+	tu_rmtree(d);
+	free(d);
+}
+
+/* zn_lookup_client: rbldnsd's "empty" and "always listed" (4.10). */
+static void
+test_acl_lookups(void **state)
+{
+	char *d = tu_tmpdir();
+	struct zn_db *db;
+	struct zn_err err;
+	struct zn_dataset *ds[2];
+	const char *specs[2] = { "a.test:ip4set:ip", "a.test:generic:gen" };
+	static const char txt[] = "always $";
+	struct zn_resval av = { NULL, 0x7f000009, ZN_TXT_TEXT, sizeof(txt) - 1,
+		txt, "127.0.0.6" };
+	struct res r;
+
+	(void)state;
+	ds[0] = parse_ds(ZN_IP4SET, "1.2.3.4 :3:x\n");
+	ds[1] = parse_ds(ZN_GENERIC, "@ A 127.0.0.1\nwww A 192.0.2.1\n");
+	assert_int_equal(zn_db_open(d, 0, 0, &db, &err), 0);
+	assert_int_equal(tu_replace(db, specs, ds, 2), 0);
+
+	look_client(db, "a.test", ZN_ACL_EMPTY, NULL, &r);
+	assert_int_equal(r.flags, ZN_R_EXISTS);
+	assert_int_equal(r.r.nrr, 1);
+	look_client(db, "4.3.2.1.a.test", ZN_ACL_EMPTY, NULL, &r);
+	assert_int_equal(r.flags, 0);
+	look_client(db, "www.a.test", ZN_ACL_EMPTY, NULL, &r);
+	assert_int_equal(r.flags, ZN_R_EXISTS);
+
+	look_client(db, "9.9.9.9.a.test", ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.flags, ZN_R_LISTED);
+	assert_int_equal(r.out.na, 1);
+	assert_int_equal(r.out.a[0], 0x7f000009);
+	assert_true(has_txt(&r, "always 127.0.0.6"));
+	/* the listing in the data is not consulted */
+	look_client(db, "4.3.2.1.a.test", ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.out.na, 1);
+	assert_int_equal(r.out.a[0], 0x7f000009);
+	look_client(db, MAPPED_1234 ".a.test", ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.flags, ZN_R_LISTED);
+	/* not the apex, a partial address, a name or a plain IPv6 name */
+	look_client(db, "a.test", ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.flags, ZN_R_EXISTS);
+	look_client(db, "3.2.1.a.test", ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.flags & ZN_R_LISTED, 0);
+	look_client(db, "x.a.test", ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.flags, 0);
+	look_client(db, SIXTOFOUR_1234 ".a.test", ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.flags, ZN_R_LISTED); /* 6to4: an IPv4 query */
+	look_client(db,
+	    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
+	    ".a.test",
+	    ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.flags, 0);
+	/* generic records stay */
+	look_client(db, "www.a.test", ZN_ACL_LISTED, &av, &r);
+	assert_int_equal(r.flags, ZN_R_EXISTS);
+	assert_int_equal(r.r.nrr, 1);
+
+	zn_dataset_free(ds[0]);
+	zn_dataset_free(ds[1]);
+	zn_db_close(db);
+	tu_rmtree(d);
+	free(d);
+}
+
 static uint32_t
 rnd(uint64_t *s)
 {
@@ -376,6 +569,364 @@ test_spec(void **state)
 	assert_int_equal(zn_spec_parse("z:ip4set:a,,b", &s, &err), -EINVAL);
 }
 
+/* The generation a new view sees. */
+static uint64_t
+generation(struct zn_db *db)
+{
+	struct zn_view *v;
+	struct zn_err err;
+	uint64_t g;
+
+	assert_int_equal(zn_view_open(db, &v, &err), 0);
+	g = zn_view_generation(v);
+	zn_view_close(v);
+	return g;
+}
+
+/* ds NULL keeps what is stored; a call that changes nothing writes
+ * nothing, not even a new generation. */
+static void
+test_replace_keep(void **state)
+{
+	char *d = tu_tmpdir();
+	struct zn_db *db;
+	struct zn_err err;
+	struct zn_write_stats st;
+	struct zn_dataset *ds = tu_new_ds(ZN_IP4SET),
+	                  *ds2 = tu_new_ds(ZN_IP4SET);
+	struct zn_dataset *two[2];
+	struct zn_spec s[2];
+	char *before, *after;
+	uint64_t gen;
+	struct res r;
+
+	(void)state;
+	tu_add_ip4(ds, 0x7f000002, 0x7f000002, 0x7f000002, "one");
+	tu_add_ip4(ds2, 0x7f000003, 0x7f000003, 0x7f000003, "two");
+	assert_int_equal(zn_ds_sort(ds), 0);
+	assert_int_equal(zn_ds_sort(ds2), 0);
+	assert_int_equal(zn_db_open(d, 0, 0, &db, &err), 0);
+	spec(&s[0], "a.test:ip4set:f1");
+	spec(&s[1], "a.test:ip4set:f2");
+	two[0] = ds;
+	two[1] = ds2;
+	assert_int_equal(zn_db_replace(db, s, two, 2, &st, &err), 0);
+	assert_true(st.changed);
+	before = tu_dump(db);
+	gen = generation(db);
+
+	/* both kept: nothing to write */
+	two[0] = two[1] = NULL;
+	assert_int_equal(zn_db_replace(db, s, two, 2, &st, &err), 0);
+	assert_false(st.changed);
+	assert_int_equal(st.puts + st.dels, 0);
+	assert_int_equal(generation(db), gen);
+	after = tu_dump(db);
+	assert_string_equal(before, after);
+	free(after);
+
+	/* the same data again: no change either */
+	two[0] = ds;
+	assert_int_equal(zn_db_replace(db, s, two, 2, &st, &err), 0);
+	assert_false(st.changed);
+	assert_int_equal(generation(db), gen);
+
+	/* one kept, the zone loses the other: a change */
+	two[0] = NULL;
+	assert_int_equal(zn_db_replace(db, s, two, 1, &st, &err), 0);
+	assert_true(st.changed);
+	assert_int_equal(st.datasets_dropped, 1);
+	assert_true(generation(db) > gen);
+	look(db, "2.0.0.127.a.test", &r);
+	assert_int_equal(r.flags, ZN_R_LISTED);
+	look(db, "3.0.0.127.a.test", &r);
+	assert_int_equal(r.flags, 0);
+
+	/* NULL for a spec that is not stored fails and changes nothing */
+	free(before);
+	before = tu_dump(db);
+	assert_int_equal(zn_db_replace(db, &s[1], two, 1, &st, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "ip4set:f2: not in the database"));
+	after = tu_dump(db);
+	assert_string_equal(before, after);
+	free(after);
+
+	/* equal spec strings: the first dataset given is written */
+	zn_spec_cleanup(&s[0]);
+	spec(&s[0], "b.test:ip4set:f2");
+	two[0] = NULL;
+	two[1] = ds2;
+	assert_int_equal(zn_db_replace(db, s, two, 2, &st, &err), 0);
+	look(db, "3.0.0.127.b.test", &r);
+	assert_int_equal(r.flags, ZN_R_LISTED);
+	look(db, "3.0.0.127.a.test", &r);
+	assert_int_equal(r.flags, ZN_R_LISTED);
+	look(db, "2.0.0.127.a.test", &r);
+	assert_int_equal(r.flags, 0);
+
+	free(before);
+	zn_spec_cleanup(&s[0]);
+	zn_spec_cleanup(&s[1]);
+	zn_dataset_free(ds);
+	zn_dataset_free(ds2);
+	zn_db_close(db);
+	tu_rmtree(d);
+	free(d);
+}
+
+/* ZN_REPLACE_ALL drops the zones not named, and the datasets only they
+ * used, in the same transaction; zn_db_zone_specs reads a zone back. */
+static void
+test_replace_all(void **state)
+{
+	char *d = tu_tmpdir();
+	struct zn_db *db;
+	struct zn_err err;
+	struct zn_write_stats st;
+	struct zn_dataset *ds = tu_new_ds(ZN_IP4SET),
+	                  *ds2 = tu_new_ds(ZN_DNSET);
+	struct zn_dataset *v[4];
+	struct zn_spec s[4], *got;
+	size_t n, i;
+	char *out;
+
+	(void)state;
+	tu_add_ip4(ds, 0x7f000002, 0x7f000002, 0x7f000002, NULL);
+	tu_add_name(ds2, "bad.example", ZN_NAME_EXACT, 0x7f000002, NULL, false);
+	assert_int_equal(zn_ds_sort(ds), 0);
+	assert_int_equal(zn_ds_sort(ds2), 0);
+	assert_int_equal(zn_db_open(d, 0, 0, &db, &err), 0);
+	spec(&s[0], "a.test:ip4set:shared");
+	spec(&s[1], "b.test:ip4set:shared");
+	spec(&s[2], "b.test:dnset:names");
+	spec(&s[3], "c.test:dnset:names");
+	v[0] = v[1] = ds;
+	v[2] = v[3] = ds2;
+	assert_int_equal(zn_db_replace(db, s, v, 4, &st, &err), 0);
+	assert_int_equal(st.datasets_new, 2);
+
+	assert_int_equal(zn_db_zone_specs(db, "b.test", &got, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(got[0].zone, "b.test");
+	assert_int_equal(got[0].type, ZN_IP4SET);
+	assert_string_equal(got[0].files, "shared");
+	assert_int_equal(got[1].type, ZN_DNSET);
+	assert_string_equal(got[1].files, "names");
+	for (i = 0; i < n; i++)
+		zn_spec_cleanup(&got[i]);
+	free(got);
+	assert_int_equal(zn_db_zone_specs(db, "x.test", &got, &n, &err),
+	    -ENOENT);
+
+	/* without the flag, naming only a.test leaves b and c alone */
+	v[0] = NULL;
+	assert_int_equal(zn_db_replace(db, s, v, 1, &st, &err), 0);
+	assert_int_equal(st.zones_dropped, 0);
+	assert_false(st.changed);
+
+	/* with it, b.test and c.test go, and with them "names" */
+	assert_int_equal(
+	    zn_db_replace_flags(db, s, v, 1, ZN_REPLACE_ALL, &st, &err), 0);
+	assert_true(st.changed);
+	assert_int_equal(st.zones_dropped, 2);
+	assert_int_equal(st.datasets_dropped, 1);
+	out = tu_dump(db);
+	assert_null(strstr(out, "b.test"));
+	assert_null(strstr(out, "c.test"));
+	assert_null(strstr(out, "dnset:names"));
+	assert_non_null(strstr(out, "zone a.test\ndataset ip4set:shared"));
+	free(out);
+	assert_int_equal(zn_db_zone_specs(db, "c.test", &got, &n, &err),
+	    -ENOENT);
+
+	/* an empty complete set empties the database */
+	assert_int_equal(
+	    zn_db_replace_flags(db, s, v, 0, ZN_REPLACE_ALL, &st, &err), 0);
+	assert_int_equal(st.zones_dropped, 1);
+	assert_int_equal(st.datasets_dropped, 1);
+	out = tu_dump(db);
+	assert_string_equal(out, "");
+	free(out);
+
+	for (i = 0; i < 4; i++)
+		zn_spec_cleanup(&s[i]);
+	zn_dataset_free(ds);
+	zn_dataset_free(ds2);
+	zn_db_close(db);
+	tu_rmtree(d);
+	free(d);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The source files' identities are stored with the dataset and read back;
+ * a dataset stored without them must be read again. */
+static void
+test_fileids(void **state)
+{
+	char *d = tu_tmpdir(), *f1, *f2, *arg;
+	struct zn_db *db;
+	struct zn_err err;
+	struct zn_write_stats st;
+	struct zn_dataset *ds = tu_new_ds(ZN_IP4SET);
+	struct zn_spec s, s2;
+	struct zn_fileid ids[2], now;
+	uint64_t gen;
+
+	(void)state;
+	assert_true(asprintf(&f1, "%s/one.txt", d) > 0);
+	assert_true(asprintf(&f2, "%s/two.txt", d) > 0);
+	assert_true(asprintf(&arg, "a.test:ip4set:%s,%s", f1, f2) > 0);
+	write_file(f1, "127.0.0.2\n");
+	write_file(f2, "127.0.0.3\n");
+	tu_add_ip4(ds, 0x7f000002, 0x7f000003, 0x7f000002, NULL);
+	assert_int_equal(zn_ds_sort(ds), 0);
+	assert_int_equal(zn_db_open(d, 0, 0, &db, &err), 0);
+
+	spec(&s, arg);
+	assert_int_equal(zn_db_replace(db, &s, &ds, 1, &st, &err), 0);
+	assert_int_equal(zn_db_fileids(db, &s, ids, &err), -ENODATA);
+	assert_non_null(strstr(err.msg, "without its files' identities"));
+
+	assert_int_equal(zn_spec_stat(&s, &err), 0);
+	assert_non_null(s.ids);
+	gen = generation(db);
+	assert_int_equal(zn_db_replace(db, &s, &ds, 1, &st, &err), 0);
+	assert_true(st.changed); /* only the record changed */
+	assert_int_equal(st.puts + st.dels, 0);
+	assert_true(generation(db) > gen);
+	memset(ids, 0, sizeof(ids));
+	assert_int_equal(zn_db_fileids(db, &s, ids, &err), 0);
+	assert_true(zn_fileid_equal(&ids[0], &s.ids[0]));
+	assert_true(zn_fileid_equal(&ids[1], &s.ids[1]));
+	assert_int_equal(ids[1].size, 10);
+	assert_true(ids[0].mtime_ns > 0 && ids[0].ino != 0);
+
+	/* a rewritten file has another identity */
+	write_file(f2, "127.0.0.3\n127.0.0.4\n");
+	assert_int_equal(zn_fileid_stat(f2, &now), 0);
+	assert_false(zn_fileid_equal(&now, &ids[1]));
+	/* kept (NULL) datasets keep their stored identities */
+	{
+		struct zn_dataset *none = NULL;
+
+		assert_int_equal(zn_spec_stat(&s, &err), 0);
+		assert_int_equal(zn_db_replace(db, &s, &none, 1, &st, &err), 0);
+		assert_false(st.changed);
+		assert_int_equal(zn_db_fileids(db, &s, ids, &err), 0);
+		assert_false(zn_fileid_equal(&ids[1], &now));
+	}
+	/* a spec naming other files has nothing stored */
+	spec(&s2, "a.test:ip4set:elsewhere");
+	assert_int_equal(zn_db_fileids(db, &s2, ids, &err), -ENOENT);
+	zn_spec_cleanup(&s2);
+	/* a file that is gone */
+	unlink(f1);
+	assert_int_equal(zn_spec_stat(&s, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "one.txt"));
+	assert_null(s.ids);
+
+	zn_spec_cleanup(&s);
+	zn_dataset_free(ds);
+	zn_db_close(db);
+	tu_rmtree(d);
+	free(d);
+	free(f1);
+	free(f2);
+	free(arg);
+}
+
+static off_t
+file_size(const char *dir)
+{
+	char path[4096];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	return sb.st_size;
+}
+
+/*
+ * An idle reader that keeps its snapshot makes every rewrite allocate new
+ * pages; one that released it lets LMDB reuse them.  A view answers one
+ * batch, goes idle, and a 5000-interval dataset is rewritten 40 times
+ * meanwhile; then the view answers again.  Returns how much the file grew.
+ */
+static off_t
+growth(bool release)
+{
+	char *d = tu_tmpdir();
+	struct zn_db *db;
+	struct zn_view *v;
+	struct zn_err err;
+	uint64_t seed = 99;
+	struct zn_dataset *a = random_ds(&seed, 5000), *b;
+	struct zn_qname q;
+	const struct zn_zone *z;
+	struct zn_result *r = malloc(sizeof(*r));
+	unsigned nkey;
+	off_t start, end;
+	int i;
+
+	assert_non_null(r);
+	assert_int_equal(zn_ds_sort(a), 0);
+	b = mutate(a, &seed);
+	assert_int_equal(zn_db_open(d, 0, 0, &db, &err), 0);
+	assert_int_equal(tu_replace1(db, "z.test:ip4trie:f", a), 0);
+	assert_int_equal(zn_view_open(db, &v, &err), 0);
+	start = file_size(d);
+	/* a batch: take a snapshot, answer, go idle */
+	assert_int_equal(zn_view_refresh(v, &err), 0);
+	assert_int_equal(zn_qname_from_text(&q, "2.0.0.127.z.test"), 0);
+	assert_non_null(z = zn_view_match(v, &q, &nkey));
+	assert_int_equal(zn_lookup(v, z, &q, nkey, r), 0);
+	if (release)
+		zn_view_release(v);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(
+		    tu_replace1(db, "z.test:ip4trie:f", i % 2 ? a : b), 0);
+	end = file_size(d);
+	/* the next batch sees the newest data */
+	assert_int_equal(zn_view_refresh(v, &err), 1);
+	assert_non_null(z = zn_view_match(v, &q, &nkey));
+	assert_int_equal(zn_lookup(v, z, &q, nkey, r), 0);
+	zn_view_release(v);
+	zn_view_release(v); /* twice: nothing happens */
+	assert_int_equal(zn_view_refresh(v, &err), 0);
+	zn_view_close(v);
+	zn_db_close(db);
+	zn_dataset_free(a);
+	zn_dataset_free(b);
+	tu_rmtree(d);
+	free(d);
+	free(r);
+	print_message("view %s: data.mdb %lld -> %lld bytes\n",
+	    release ? "released when idle" : "kept", (long long)start,
+	    (long long)end);
+	return end - start;
+}
+
+static void
+test_view_release(void **state)
+{
+	off_t kept, released;
+
+	(void)state;
+	kept = growth(false);
+	released = growth(true);
+	assert_true(kept > 0);
+	assert_true(released * 4 < kept);
+}
+
 int
 main(void)
 {
@@ -383,9 +934,15 @@ main(void)
 		cmocka_unit_test(test_spec),
 		cmocka_unit_test(test_ip4),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_combined_lookups),
+		cmocka_unit_test(test_acl_lookups),
 		cmocka_unit_test(test_diff_invariant),
 		cmocka_unit_test(test_map_full),
 		cmocka_unit_test(test_zones_and_gc),
+		cmocka_unit_test(test_replace_keep),
+		cmocka_unit_test(test_replace_all),
+		cmocka_unit_test(test_fileids),
+		cmocka_unit_test(test_view_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -307,7 +307,13 @@ test_values(void **state)
 	assert_string_equal(dn(ds, "e.ex", ZN_NAME_EXACT),
 	    ":127.0.0.2:listed # x");
 	assert_string_equal(dn(ds, "f.ex", ZN_NAME_EXACT), ":127.0.0.2:");
-	assert_string_equal(dn(ds, "g.ex", ZN_NAME_EXACT), ":127.0.0.6:direct");
+	/* dnset, unlike IP keys: the name is the whole word (rbldnsd) */
+	assert_string_equal(dn(ds, "g.ex", ZN_NAME_EXACT), "");
+	assert_string_equal(dn(ds, "g.ex:6:direct", ZN_NAME_EXACT),
+	    ":127.0.0.2:");
+	assert_warning(&w,
+	    "t.zone:7: domain name g.ex:6:direct contains ':': rbldnsd reads "
+	    "the whole word as the name; put a blank before a value");
 	assert_string_equal(dn(ds, "h.ex", ZN_NAME_EXACT), ":127.0.0.2:=own");
 	assert_string_equal(dn(ds, "i.ex", ZN_NAME_EXACT), ":127.0.0.7:blanks");
 	assert_string_equal(dn(ds, "j.ex", ZN_NAME_EXACT), ":127.0.0.2:;semi");
@@ -322,7 +328,7 @@ test_values(void **state)
 	assert_warning(&w, "t.zone:12: invalid A RR");
 	assert_warning(&w, "t.zone:13: invalid A RR");
 	assert_warning(&w, "t.zone:14: invalid A RR");
-	assert_int_equal(w.n, 4);
+	assert_int_equal(w.n, 5);
 	assert_int_equal(ds->nlines, 17);
 	assert_int_equal(ds->nskipped, 4);
 	assert_int_equal(ds->nsource, 13);
@@ -801,16 +807,22 @@ test_files(void **state)
 	assert_string_equal(dn(ds, "b.ex", ZN_NAME_EXACT), ":127.0.0.2:");
 	assert_string_equal(dn(ds, "c.ex", ZN_NAME_EXACT), ":127.0.0.4:second");
 	assert_string_equal(dn(ds, "d.ex", ZN_NAME_EXACT), ":127.0.0.2:");
+	/* empty labels are dropped, as rbldnsd does, with a note */
+	assert_string_equal(dn(ds, "bad.ex", ZN_NAME_EXACT),
+	    ":127.0.0.4:second");
 	assert_int_equal(ds->ttl, 5);
 	assert_int_equal(w.n, 1);
 	{
 		char exp[200];
 
-		snprintf(exp, sizeof(exp), "%s:4: invalid domain name", f2);
+		snprintf(exp, sizeof(exp),
+		    "%s:4: empty label in domain name bad..ex: read as bad.ex "
+		    "(like rbldnsd)",
+		    f2);
 		assert_warning(&w, exp);
 	}
 	assert_int_equal(ds->nlines, 8);
-	assert_int_equal(ds->nskipped, 1);
+	assert_int_equal(ds->nskipped, 0);
 	assert_int_equal(stat(f3, &st), 0);
 	assert_true(ds->mtime >= (int64_t)st.st_mtime);
 	assert_true(ds->mtime > 0);
@@ -862,6 +874,8 @@ test_dnset(void **state)
 	    ".\n"
 	    "*.\n"
 	    "a..b\n"
+	    "! spaced.example\n"
+	    "*.*.x.example\n"
 	    "\n",
 	    &w);
 	assert_sorted(ds);
@@ -883,10 +897,18 @@ test_dnset(void **state)
 	assert_string_equal(dn(ds, "wx.example", ZN_NAME_WILD), "!excluded");
 	assert_warning(&w, "t.zone:12: the zone apex can't be listed");
 	assert_warning(&w, "t.zone:13: the zone apex can't be listed");
-	assert_warning(&w, "t.zone:14: invalid domain name");
-	assert_int_equal(ds->nskipped, 3);
-	assert_int_equal(ds->nsource, 11);
-	assert_int_equal(ds->nent, 8);
+	assert_warning(&w,
+	    "t.zone:14: empty label in domain name a..b: read as a.b (like "
+	    "rbldnsd)");
+	assert_string_equal(dn(ds, "a.b", ZN_NAME_EXACT), ":127.0.0.2:");
+	/* blanks may follow the '!' */
+	assert_string_equal(dn(ds, "spaced.example", ZN_NAME_EXACT),
+	    "!excluded");
+	/* only the first "*." makes a wildcard */
+	assert_string_equal(dn(ds, "*.x.example", ZN_NAME_WILD), ":127.0.0.2:");
+	assert_int_equal(ds->nskipped, 2);
+	assert_int_equal(ds->nsource, 14);
+	assert_int_equal(ds->nent, 11);
 	/* the wildcard key sorts right after the name's exact key */
 	{
 		uint8_t k1[ZN_KEY_MAX], k2[ZN_KEY_MAX];
@@ -947,7 +969,9 @@ test_generic(void **state)
 	    "c CNAME foo.\n"
 	    "n A\n"
 	    "z AAAA 1.2.3.4\n"
-	    "www.sub. A 9.9.9.9\n",
+	    "www.sub. A 9.9.9.9\n"
+	    "c..d A 1.2.3.6\n"
+	    "mx3 MX 5 a..b.\n",
 	    &w);
 	assert_sorted(ds);
 	e = gen(ds, "", 1);
@@ -984,6 +1008,11 @@ test_generic(void **state)
 	    "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\1", 16);
 	assert_non_null(gen(ds, "y", 1));
 	assert_non_null(gen(ds, "www.sub", 1));
+	/* empty labels are dropped, as rbldnsd does */
+	assert_non_null(gen(ds, "c.d", 1));
+	e = gen(ds, "mx3", 15);
+	assert_non_null(e);
+	assert_memory_equal(e->blob + 6, "\0\5\1a\1b\0", 7);
 	assert_null(gen(ds, "bad", 1));
 	assert_null(gen(ds, "mx2", 15));
 	assert_warning(&w, "t.zone:12: invalid TTL");
@@ -993,7 +1022,7 @@ test_generic(void **state)
 	assert_warning(&w, "t.zone:16: invalid AAAA record data");
 	assert_int_equal(w.n, 5);
 	assert_int_equal(ds->nskipped, 5);
-	assert_int_equal(ds->nsource, 11);
+	assert_int_equal(ds->nsource, 13);
 	zn_dataset_free(ds);
 }
 
@@ -1019,7 +1048,7 @@ test_combined(void **state)
 	    "$NS 0 ns1.ex.\n"
 	    ":3:def\n"
 	    "a.ex\n"
-	    "a.ex..\n"
+	    ".\n"
 	    "$DATASET dnset\n"
 	    "ignored.ex\n"
 	    "$2 lost\n"
@@ -1069,7 +1098,7 @@ test_combined(void **state)
 	assert_string_equal(dn(s, "b.ex", ZN_NAME_EXACT), ":127.0.0.2:");
 	assert_int_equal(s->ttl, 77);
 
-	assert_warning(&w, "t.zone:13: invalid domain name");
+	assert_warning(&w, "t.zone:13: the zone apex can't be listed");
 	assert_warning(&w,
 	    "t.zone:14: $DATASET: no subzones specified, data ignored");
 	assert_warning(&w,

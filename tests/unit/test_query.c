@@ -155,6 +155,182 @@ query(struct fix *f, const char *name, ldns_rr_type t, int edns, bool tcp)
 	return p;
 }
 
+/* A database from rbldnsd text, for the tests below. */
+struct tfix {
+	char *dir;
+	struct zn_db *db;
+	struct zn_view *v;
+	struct query_cfg cfg;
+};
+
+static void
+tfix_open(struct tfix *t, const char *const *specs, const char *const *texts,
+    const enum zn_dstype *types, size_t n)
+{
+	struct zn_dataset *ds[8];
+	struct zn_parse_opts o;
+	struct zn_err err;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	t->dir = tu_tmpdir();
+	for (i = 0; i < n; i++)
+		assert_int_equal(zn_dataset_load_mem(types[i], "t", texts[i],
+		                     strlen(texts[i]), &o, &ds[i], &err),
+		    0);
+	assert_int_equal(zn_db_open(t->dir, 0, 0, &t->db, &err), 0);
+	assert_int_equal(tu_replace(t->db, specs, ds, n), 0);
+	for (i = 0; i < n; i++)
+		zn_dataset_free(ds[i]);
+	assert_int_equal(zn_view_open(t->db, &t->v, &err), 0);
+	t->cfg = (struct query_cfg){ .ttl_def = 2100,
+		.edns_size = QUERY_EDNS_DEFAULT };
+}
+
+static void
+tfix_close(struct tfix *t)
+{
+	zn_view_close(t->v);
+	zn_db_close(t->db);
+	tu_rmtree(t->dir);
+	free(t->dir);
+}
+
+/* Ask t from client 127.0.0.c; the answer's length in *alen. */
+static ldns_pkt *
+askc(struct tfix *t, const char *name, ldns_rr_type type, uint8_t c,
+    size_t *alen)
+{
+	static uint8_t out[65536];
+	uint8_t q[512], cl[4] = { 127, 0, 0, c };
+	size_t n = mkquery(name, type, LDNS_RR_CLASS_IN, -1, q);
+	ldns_pkt *p = NULL;
+
+	*alen = query_answer(&t->cfg, t->v, q, n, cl, 4, false, out,
+	    sizeof(out), NULL);
+	if (*alen == 0)
+		return NULL;
+	assert_int_equal(ldns_wire2pkt(&p, out, *alen), LDNS_STATUS_OK);
+	return p;
+}
+
+static uint32_t
+rr_ttl_at(const ldns_rr_list *l, size_t i)
+{
+	return ldns_rr_ttl(ldns_rr_list_rr(l, i));
+}
+
+/*
+ * rbldnsd's answers: one TTL per RRset and no duplicate RRs when values
+ * and generic records meet; NS and glue for apex NS queries, names
+ * compressed against the zone; acl "empty" and "always listed" only on
+ * data queries; REFUSED not authoritative.
+ */
+static void
+test_rbldnsd_semantics(void **state)
+{
+	static const char *const specs[] = { "q.test:ip4set:ip",
+		"q.test:generic:gen", "q.test:dnset:dn", "q.test:acl:acl",
+		"r.test:ip4set:ip", "r.test:acl:acl2" };
+	static const char *const texts[] = {
+		"$SOA 1h ns.q.test hm.q.test 1 1h 15m 1w 10m\n"
+		"$NS 1h ns.q.test\n"
+		"1.2.3.4 :2:x\n",
+		"ns A 192.0.2.53\n"
+		"dup A 192.0.2.7\n"
+		"dup 300 A 192.0.2.7\n"
+		"mix 300 A 127.0.0.2\n"
+		"mix 600 A 127.0.0.9\n",
+		"mix :2:\n",
+		"127.0.0.5 :empty\n"
+		"127.0.0.6 :3:always $\n"
+		"127.0.0.7 :refuse\n",
+		"$SOA 1h ns.q.test hm.q.test 1 1h 15m 1w 10m\n"
+		"$NS 1h ns.q.test\n"
+		"1.2.3.4 :2:x\n",
+		"127.0.0.6 :3:always $\n",
+	};
+	static const enum zn_dstype types[] = { ZN_IP4SET, ZN_GENERIC, ZN_DNSET,
+		ZN_ACL, ZN_IP4SET, ZN_ACL };
+	struct tfix t;
+	ldns_pkt *p;
+	size_t alen;
+	char *s;
+
+	(void)state;
+	tfix_open(&t, specs, texts, types, 6);
+
+	/* apex NS: NS in ANSWER and AUTHORITY, glue; names compressed:
+	 * header 12 + question 12 + 2 x NS (2 + 10 + 5) + glue (5 + 10 + 4) */
+	p = askc(&t, "q.test", LDNS_RR_TYPE_NS, 1, &alen);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(ldns_pkt_arcount(p), 1);
+	assert_int_equal(alen, 77);
+	s = ldns_rdf2str(
+	    ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_additional(p), 0), 0));
+	assert_string_equal(s, "192.0.2.53");
+	free(s);
+	ldns_pkt_free(p);
+
+	/* the same RR from two lines once, with the smaller TTL */
+	p = askc(&t, "dup.q.test", LDNS_RR_TYPE_A, 1, &alen);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(rr_ttl_at(ldns_pkt_answer(p), 0), 300);
+	ldns_pkt_free(p);
+	/* a value (TTL 2100) and generic records (300, 600): one RRset */
+	p = askc(&t, "mix.q.test", LDNS_RR_TYPE_A, 1, &alen);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(rr_ttl_at(ldns_pkt_answer(p), 0), 300);
+	assert_int_equal(rr_ttl_at(ldns_pkt_answer(p), 1), 300);
+	ldns_pkt_free(p);
+
+	/* "empty": the apex still exists, the data is gone */
+	p = askc(&t, "q.test", LDNS_RR_TYPE_A, 5, &alen);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	p = askc(&t, "4.3.2.1.q.test", LDNS_RR_TYPE_A, 5, &alen);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+
+	/* "always listed": full addresses only */
+	p = askc(&t, "9.9.9.9.q.test", LDNS_RR_TYPE_TXT, 6, &alen);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	s = ldns_rdf2str(
+	    ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 0));
+	assert_string_equal(s, "\"always 127.0.0.6\"");
+	free(s);
+	ldns_pkt_free(p);
+	p = askc(&t, "q.test", LDNS_RR_TYPE_A, 6, &alen);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	/* any name is a query for the dnset of q.test */
+	p = askc(&t, "x.q.test", LDNS_RR_TYPE_A, 6, &alen);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	/* r.test has IPv4 data only */
+	p = askc(&t, "9.9.9.9.r.test", LDNS_RR_TYPE_A, 6, &alen);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	p = askc(&t, "3.2.1.r.test", LDNS_RR_TYPE_A, 6, &alen);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0); /* an ENT: NODATA */
+	ldns_pkt_free(p);
+	p = askc(&t, "x.r.test", LDNS_RR_TYPE_A, 6, &alen);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+
+	/* REFUSED is not authoritative */
+	p = askc(&t, "4.3.2.1.q.test", LDNS_RR_TYPE_A, 7, &alen);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	assert_false(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+
+	tfix_close(&t);
+}
+
 static void
 test_listed(void **state)
 {
@@ -449,6 +625,7 @@ main(void)
 		cmocka_unit_test(test_case_echo),
 		cmocka_unit_test(test_classes_and_types),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_rbldnsd_semantics),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

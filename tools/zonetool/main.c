@@ -424,8 +424,8 @@ print_rr(const struct zn_resrr *rr, uint32_t def_ttl)
 
 		if (off + 6 + rdlen > rr->len)
 			break;
-		if (ttl == 0)
-			ttl = rr->ds && rr->ds->ttl ? rr->ds->ttl : def_ttl;
+		if (ttl == 0) /* read before any $TTL: the default */
+			ttl = def_ttl;
 		switch (rr->type) {
 		case 1:
 			if (rdlen == 4)
@@ -461,18 +461,67 @@ print_rr(const struct zn_resrr *rr, uint32_t def_ttl)
 	}
 }
 
+static const char *
+acl_name(int acl)
+{
+	switch (acl) {
+	case ZN_ACL_IGNORE:
+		return "ignore";
+	case ZN_ACL_REFUSE:
+		return "refuse";
+	case ZN_ACL_EMPTY:
+		return "empty";
+	case ZN_ACL_LISTED:
+		return "listed";
+	default:
+		return "pass";
+	}
+}
+
+static const char *
+rr_type_name(uint16_t type, char *buf)
+{
+	switch (type) {
+	case 1:
+		return "A";
+	case 15:
+		return "MX";
+	case 16:
+		return "TXT";
+	case 28:
+		return "AAAA";
+	default:
+		snprintf(buf, INET_ADDRSTRLEN, "TYPE%u", type);
+		return buf;
+	}
+}
+
+/* Generic A or TXT records answer like a listing (rbldnsd does not tell
+ * them apart); MX alone only makes the name exist. */
+static bool
+has_generic_a_txt(const struct zn_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrr; i++)
+		if (r->rr[i].type == 1 || r->rr[i].type == 16)
+			return true;
+	return false;
+}
+
 static int
 lookup_one(struct zn_view *v, const char *name, const uint8_t *client,
     size_t clen, uint32_t def_ttl)
 {
 	static struct zn_result r;
 	static struct zn_rendered out;
+	struct zn_resval val;
 	struct zn_qname q;
 	const struct zn_zone *z;
 	unsigned nkey;
 	size_t i;
-	char buf[INET_ADDRSTRLEN];
-	int rc;
+	char buf[INET_ADDRSTRLEN], subj[INET6_ADDRSTRLEN];
+	int rc, acl = ZN_ACL_PASS;
 
 	printf("name %s\n", name);
 	if (zn_qname_from_text(&q, name) != 0) {
@@ -485,49 +534,34 @@ lookup_one(struct zn_view *v, const char *name, const uint8_t *client,
 	}
 	printf("zone %s\n", z->name);
 	if (client != NULL) {
-		struct zn_resval val;
-
-		rc = zn_acl_check(v, z, client, clen, &val);
-		if (rc < 0) {
-			fprintf(stderr, "%s: acl: %s\n", prog, strerror(-rc));
+		acl = zn_acl_check(v, z, client, clen, &val);
+		if (acl < 0) {
+			fprintf(stderr, "%s: acl: %s\n", prog, strerror(-acl));
 			return 1;
 		}
-		if (rc == ZN_ACL_IGNORE || rc == ZN_ACL_REFUSE) {
+		printf("acl %s\n", acl_name(acl));
+		if (acl == ZN_ACL_IGNORE || acl == ZN_ACL_REFUSE) {
 			printf("result %s\n",
-			    rc == ZN_ACL_IGNORE ? "dropped" : "refused");
+			    acl == ZN_ACL_IGNORE ? "dropped" : "refused");
 			return 0;
 		}
-		if (rc == ZN_ACL_EMPTY) {
-			printf("result nxdomain\n");
-			return 0;
-		}
-		if (rc == ZN_ACL_LISTED) {
-			char subj[INET6_ADDRSTRLEN];
-
+		if (acl == ZN_ACL_LISTED) {
 			inet_ntop(clen == 4 ? AF_INET : AF_INET6, client, subj,
 			    sizeof(subj));
 			val.subject = subj;
-			r.flags = ZN_R_LISTED;
-			r.nval = 1;
-			r.nrr = 0;
-			r.val[0] = val;
-			zn_result_render(&r, def_ttl, &out);
-			printf("result listed\n");
-			goto print;
 		}
 	}
-	if ((rc = zn_lookup(v, z, &q, nkey, &r)) != 0) {
+	if ((rc = zn_lookup_client(v, z, &q, nkey, acl, &val, &r)) != 0) {
 		fprintf(stderr, "%s: lookup %s: %s\n", prog, name,
 		    strerror(-rc));
 		return 1;
 	}
 	zn_result_render(&r, def_ttl, &out);
 	printf("result %s\n",
-	    (r.flags & ZN_R_LISTED)     ? "listed" :
-	        (r.flags & ZN_R_EXISTS) ? "exists" :
-	        (r.flags & ZN_R_ENT)    ? "ent" :
-	                                  "nxdomain");
-print:
+	    (r.flags & ZN_R_LISTED) || has_generic_a_txt(&r) ? "listed" :
+	        (r.flags & ZN_R_EXISTS)                      ? "exists" :
+	        (r.flags & ZN_R_ENT)                         ? "ent" :
+	                                                       "nxdomain");
 	for (i = 0; i < out.na; i++) {
 		uint8_t a[4] = { out.a[i] >> 24, out.a[i] >> 16, out.a[i] >> 8,
 			out.a[i] };
@@ -540,7 +574,15 @@ print:
 		print_txt(out.txt[i], out.tlen[i]);
 		printf(" ttl %u\n", out.txt_ttl);
 	}
-	for (i = 0; i < r.nrr && client == NULL; i++)
+	if (r.nrr > 0) {
+		/* which records are generic ones (rbldnsd hides them from
+		 * "empty" and "always listed" clients) */
+		printf("generic");
+		for (i = 0; i < r.nrr; i++)
+			printf(" %s", rr_type_name(r.rr[i].type, buf));
+		printf("\n");
+	}
+	for (i = 0; i < r.nrr; i++)
 		print_rr(&r.rr[i], def_ttl);
 	return 0;
 }

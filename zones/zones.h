@@ -263,6 +263,9 @@ int zn_revname(const char *name, size_t len, uint8_t *out, size_t size);
  *                                    digest, subsets, source files'
  *                                    identities; see db.c)
  *              "S" "type:files"   -> id[4]: datasets shared by spec string
+ *              "S" "feed:zone/id" -> id[4]: a feed-synced zone's own dataset
+ *              "F" zone-name      -> feed state: serial, digest, times
+ *                                    (feed.h)
  *              "#gen"             -> u64, bumped by every write that
  *                                    changes something
  *              "#ids" / "#vals"   -> u32 next dataset id / value id

@@ -33,8 +33,14 @@ usage_to(FILE *f, int code)
 	    "ZONE:TYPE:FILE[,FILE...] ...\n"
 	    "       %s dump -d DBDIR [ZONE]\n"
 	    "       %s check [-e] [-C] [-t TYPE] [TYPE:]FILE[,FILE...] ...\n"
-	    "       %s lookup -d DBDIR [-c CLIENT] [-t TTL] NAME... | -\n",
-	    prog, prog, prog, prog);
+	    "       %s lookup -d DBDIR [-c CLIENT] [-t TTL] NAME... | -\n"
+	    "       %s keygen -p PUBFILE -s SECFILE\n"
+	    "       %s publish -s SECFILE -o FEEDDIR [--keep N] "
+	    "[--expires DURATION] [--snapshot]\n"
+	    "           [--share FRACTION] [--issued UNIXTIME] [-e] [-C] "
+	    "ZONE:TYPE:FILE[,FILE...] ...\n"
+	    "       %s verify -k PUBFILE [-k PUBFILE...] FEEDDIR [ZONE...]\n",
+	    prog, prog, prog, prog, prog, prog, prog);
 	exit(code);
 }
 
@@ -672,6 +678,11 @@ cmd_lookup(int argc, char **argv)
 	return rc;
 }
 
+/* feed.c: the signed zone feed's publisher side */
+int cmd_keygen(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -680,6 +691,9 @@ static const struct {
 	{ "dump", cmd_dump },
 	{ "check", cmd_check },
 	{ "lookup", cmd_lookup },
+	{ "keygen", cmd_keygen },
+	{ "publish", cmd_publish },
+	{ "verify", cmd_verify },
 };
 
 int

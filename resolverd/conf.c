@@ -34,6 +34,9 @@ struct zsect {
 	char *name;
 	unsigned interval;
 	bool has_interval;
+	struct cfg_fzone fz; /* the upstream keys */
+	unsigned fwd_line; /* first upstream key, for messages; 0: none */
+	bool has_mode, has_errcodes;
 };
 
 /* State of one INI parse. */
@@ -69,6 +72,7 @@ conf_new(void)
 	c->edns_size = 1232;
 	c->check_interval = CFG_CHECK_DEFAULT;
 	c->family = AF_UNSPEC;
+	c->cache_size = CFG_CACHE_DEFAULT;
 	return c;
 }
 
@@ -83,6 +87,9 @@ conf_free(struct config *c)
 		zn_spec_cleanup(&c->specs[i]);
 	free(c->specs);
 	free(c->intervals);
+	for (i = 0; i < c->nfzones; i++)
+		xfree(c->fzones[i].rewrite);
+	free(c->fzones);
 	xfree(c->path);
 	xfree(c->database);
 	xfree(c->user);
@@ -381,6 +388,303 @@ parse_uint(const char *v, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/* "1048576", "64k", "32m", "1g": bytes, at most 64g. */
+static int
+parse_size(const char *v, size_t *out)
+{
+	unsigned long long n = 0, mul = 1;
+	const char *s = v;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	while (isdigit((unsigned char)*s)) {
+		n = n * 10 + (unsigned long long)(*s++ - '0');
+		if (n > (1ULL << 36))
+			return -ERANGE;
+	}
+	switch (tolower((unsigned char)*s)) {
+	case '\0':
+		break;
+	case 'k':
+		mul = 1ULL << 10;
+		s++;
+		break;
+	case 'm':
+		mul = 1ULL << 20;
+		s++;
+		break;
+	case 'g':
+		mul = 1ULL << 30;
+		s++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*s != '\0' || n * mul > (1ULL << 36) || n * mul > SIZE_MAX)
+		return -ERANGE;
+	*out = (size_t)(n * mul);
+	return 0;
+}
+
+/*
+ * An upstream server: "ADDR", "ADDR@PORT", "[ADDR]:PORT" or "ADDR/PORT",
+ * numeric only (no name is looked up: upstreams are needed before DNS
+ * works, and a name would be one more server to trust).
+ */
+static int
+parse_upstream(const char *v, struct cfg_addr *a)
+{
+	struct addrinfo hints, *res = NULL;
+	char buf[128], *host = buf, *port = NULL, *sep;
+
+	if (strlen(v) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, v);
+	if (buf[0] == '[' && (sep = strchr(buf, ']')) != NULL) {
+		*sep = '\0';
+		host = buf + 1;
+		if (sep[1] == ':' || sep[1] == '@' || sep[1] == '/')
+			port = sep + 2;
+		else if (sep[1] != '\0')
+			return -EINVAL;
+	} else if ((sep = strrchr(buf, '@')) != NULL ||
+	    (sep = strrchr(buf, '/')) != NULL) {
+		*sep = '\0';
+		port = sep + 1;
+	}
+	if (port != NULL) {
+		unsigned long n;
+
+		if (parse_uint(port, 1, 65535, &n) != 0)
+			return -EINVAL;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (*host == '\0' ||
+	    getaddrinfo(host, port ? port : "53", &hints, &res) != 0)
+		return -EINVAL;
+	if (res == NULL || res->ai_addrlen > sizeof(a->ss) ||
+	    (res->ai_family != AF_INET && res->ai_family != AF_INET6)) {
+		freeaddrinfo(res);
+		return -EINVAL;
+	}
+	memset(a, 0, sizeof(*a));
+	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+	a->len = res->ai_addrlen;
+	addr_text(res->ai_addr, a->text, sizeof(a->text));
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* "127.255.255.0/24" or "127.0.0.1" into n; 0 or -EINVAL. */
+static int
+parse_net4(const char *s, size_t len, struct cfg_net4 *n)
+{
+	char buf[32], *slash;
+	struct in_addr in;
+	unsigned long bits = 32;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash = '\0';
+		if (parse_uint(slash + 1, 0, 32, &bits) != 0)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET, buf, &in) != 1)
+		return -EINVAL;
+	n->mask = bits == 0 ? 0 : UINT32_MAX << (32 - bits);
+	n->net = ntohl(in.s_addr) & n->mask;
+	return 0;
+}
+
+/* The default error codes: Spamhaus's error range and its "IP queried
+ * against a domain list" codes of DBL and ZRD. */
+static void
+default_errcodes(struct cfg_fzone *fz)
+{
+	static const struct cfg_net4 def[] = {
+		{ 0x7fffff00, 0xffffff00 }, /* 127.255.255.0/24 */
+		{ 0x7f0001ff, 0xffffffff }, /* 127.0.1.255 */
+		{ 0x7f0002ff, 0xffffffff }, /* 127.0.2.255 */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(def) / sizeof(def[0]); i++)
+		if (fz->nerrcodes < CFG_ERRCODES_MAX)
+			fz->errcodes[fz->nerrcodes++] = def[i];
+}
+
+static int
+parse_errcodes(struct parse *p, struct cfg_fzone *fz, const char *v)
+{
+	const char *s = v;
+
+	fz->nerrcodes = 0;
+	while (*s != '\0') {
+		size_t n;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		n = strcspn(s, ", \t");
+		if (n == 0)
+			break;
+		if (n == 7 && strncasecmp(s, "default", 7) == 0)
+			default_errcodes(fz);
+		else if (n == 4 && strncasecmp(s, "none", 4) == 0)
+			;
+		else if (fz->nerrcodes >= CFG_ERRCODES_MAX)
+			return perr(p, "error-codes: more than %d networks",
+			    CFG_ERRCODES_MAX);
+		else if (parse_net4(s, n, &fz->errcodes[fz->nerrcodes]) == 0)
+			fz->nerrcodes++;
+		else
+			return perr(p,
+			    "error-codes: %.*s: want an IPv4 address or "
+			    "CIDR, \"default\" or \"none\"",
+			    (int)n, s);
+		s += n;
+	}
+	return 1;
+}
+
+/* A domain name as rewrite suffix: lower-case, no trailing dot. */
+static int
+parse_suffix(const char *v, char **out)
+{
+	size_t n = strlen(v), i, lab = 0;
+	char *s;
+
+	if (n > 0 && v[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 200)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch == '.') {
+			if (lab == 0)
+				return -EINVAL;
+			lab = 0;
+			continue;
+		}
+		if (!isalnum(ch) && ch != '-' && ch != '_')
+			return -EINVAL;
+		if (++lab > 63)
+			return -EINVAL;
+	}
+	if (lab == 0 || (s = strndup(v, n)) == NULL)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	*out = s;
+	return 0;
+}
+
+/* The keys of a [zone] section about upstream servers; 0: not one. */
+static int
+zone_upstream_key(struct parse *p, struct zsect *z, const char *name,
+    const char *v)
+{
+	struct cfg_fzone *fz = &z->fz;
+	uint32_t t;
+
+	if (strcmp(name, "mode") == 0) {
+		if (z->has_mode)
+			return perr(p, "mode: given twice");
+		if (strcasecmp(v, "mirror") == 0)
+			fz->mode = CFG_MIRROR;
+		else if (strcasecmp(v, "forward") == 0)
+			fz->mode = CFG_FORWARD;
+		else if (strcasecmp(v, "mirror+fallback") == 0 ||
+		    strcasecmp(v, "fallback") == 0)
+			fz->mode = CFG_FALLBACK;
+		else
+			return perr(p,
+			    "mode: %s: want mirror, forward or "
+			    "mirror+fallback",
+			    v);
+		z->has_mode = true;
+		return 1;
+	}
+	if (strcmp(name, "upstream") == 0) {
+		if (fz->nupstream >= CFG_UPSTREAM_MAX)
+			return perr(p, "upstream: more than %d",
+			    CFG_UPSTREAM_MAX);
+		if (parse_upstream(v, &fz->upstream[fz->nupstream]) != 0)
+			return perr(p,
+			    "upstream: %s: want a numeric address, "
+			    "ADDR@PORT or [ADDR]:PORT",
+			    v);
+		fz->nupstream++;
+	} else if (strcmp(name, "rewrite") == 0) {
+		if (fz->rewrite != NULL)
+			return perr(p, "rewrite: given twice");
+		/* the value holds a key: it is never repeated in messages */
+		if (parse_suffix(v, &fz->rewrite) != 0)
+			return perr(p, "rewrite: not a domain name");
+	} else if (strcmp(name, "stale") == 0) {
+		if (conf_parse_time(v, &t) != 0)
+			return perr(p, "stale: %s: not a duration", v);
+		fz->stale = t;
+	} else if (strcmp(name, "mirror-grace") == 0) {
+		if (conf_parse_time(v, &t) != 0)
+			return perr(p, "mirror-grace: %s: not a duration", v);
+		fz->grace = t;
+	} else if (strcmp(name, "error-codes") == 0) {
+		z->has_errcodes = true;
+		if (parse_errcodes(p, fz, v) == 0)
+			return 0;
+	} else if (strcmp(name, "error-policy") == 0) {
+		if (strcasecmp(v, "nxdomain") == 0)
+			fz->errpolicy_servfail = false;
+		else if (strcasecmp(v, "servfail") == 0)
+			fz->errpolicy_servfail = true;
+		else
+			return perr(p,
+			    "error-policy: %s: want nxdomain or servfail", v);
+	} else if (strcmp(name, "ttl-min") == 0) {
+		if (conf_parse_time(v, &t) != 0)
+			return perr(p, "ttl-min: %s: not a duration", v);
+		fz->ttl_min = t;
+	} else if (strcmp(name, "ttl-max") == 0) {
+		if (conf_parse_time(v, &t) != 0)
+			return perr(p, "ttl-max: %s: not a duration", v);
+		fz->ttl_max = t;
+	} else if (strcmp(name, "negative-ttl") == 0) {
+		if (conf_parse_time(v, &t) != 0)
+			return perr(p, "negative-ttl: %s: not a duration", v);
+		fz->neg_ttl = t;
+	} else
+		return -1; /* not ours */
+	if (z->fwd_line == 0)
+		z->fwd_line = p->line;
+	return 1;
+}
+
+/*
+ * Keys that acct.c reads from the same file (accounting, ACLs, rate
+ * limits; acct_params_load checks their values): accepted here.
+ */
+static bool
+acct_key(const char *name)
+{
+	static const char *const keys[] = { "accounting", "max-clients",
+		"client6-prefix", "acct-save-interval", "acl", "rate-limit",
+		"rate-burst", "daily-quota", "limit-answer", "rrl", "rrl-slip",
+		"control-admin" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(name, keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static int
 server_key(struct parse *p, const char *name, const char *v)
 {
@@ -436,7 +740,13 @@ server_key(struct parse *p, const char *name, const char *v)
 			return perr(p, "check-interval: %s: not a duration", v);
 		c->check_interval = t;
 		p->interval_set = true;
-	} else
+	} else if (strcmp(name, "cache-size") == 0) {
+		if (parse_size(v, &c->cache_size) != 0)
+			return perr(p,
+			    "cache-size: %s: want bytes, with k, m or g, "
+			    "at most 64g",
+			    v);
+	} else if (!acct_key(name))
 		return perr(p, "%s: unknown field in [server]", name);
 	return 1;
 }
@@ -480,7 +790,7 @@ zone_key(struct parse *p, const char *zname, const char *name, const char *v)
 	char msg[CFG_ERR_LEN], *files, *spec;
 	const char *colon;
 	size_t i;
-	int *nz;
+	int *nz, rc;
 	uint32_t t;
 
 	for (i = 0; i < p->nzs; i++)
@@ -499,8 +809,12 @@ zone_key(struct parse *p, const char *zname, const char *name, const char *v)
 		memset(z, 0, sizeof(*z));
 		if ((z->name = strdup(zname)) == NULL)
 			return perr(p, "out of memory");
+		z->fz.stale = CFG_STALE_DEFAULT;
+		z->fz.neg_ttl = CFG_NEGTTL_DEFAULT;
 		p->nzs++;
 	}
+	if ((rc = zone_upstream_key(p, z, name, v)) >= 0)
+		return rc;
 	if (strcmp(name, "check-interval") == 0) {
 		if (conf_parse_time(v, &t) != 0)
 			return perr(p, "check-interval: %s: not a duration", v);
@@ -508,6 +822,8 @@ zone_key(struct parse *p, const char *zname, const char *name, const char *v)
 		z->has_interval = true;
 		return 1;
 	}
+	if (strcmp(name, "acl") == 0)
+		return 1; /* acct.c's */
 	if (strcmp(name, "dataset") != 0)
 		return perr(p, "%s: unknown field in [zone %s]", name, zname);
 	if ((colon = strchr(v, ':')) == NULL || colon[1] == '\0')
@@ -556,6 +872,99 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	if (*section == '\0')
 		return perr(p, "%s: outside any section", name);
 	return perr(p, "[%s]: unknown section", section);
+}
+
+/*
+ * Whole-file checks of the zones: what each mode needs, then the zones
+ * with upstreams into c->fzones (their rewrite strings move there).
+ */
+static int
+check_zones(struct parse *p, char *err, size_t errlen)
+{
+	struct config *c = p->c;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < p->nzs; i++) {
+		struct zsect *z = &p->zs[i];
+		bool has = false, any = false;
+
+		for (j = 0; j < c->nspecs; j++)
+			if (p->spec_zone[j] == (int)i) {
+				any = true;
+				has |= c->specs[j].type != ZN_ACL;
+			}
+		switch (z->fz.mode) {
+		case CFG_MIRROR:
+			if (z->fwd_line != 0)
+				return seterr(err, errlen, EINVAL,
+				    "%s:%u: [zone %s]: upstream settings need "
+				    "mode = forward or mirror+fallback",
+				    p->path, z->fwd_line, z->name);
+			break;
+		case CFG_FORWARD:
+			if (any)
+				return seterr(err, errlen, EINVAL,
+				    "%s: [zone %s]: dataset: a forward zone has "
+				    "no datasets (mode = mirror+fallback has "
+				    "both)",
+				    p->path, z->name);
+			has = true;
+			/* FALLTHROUGH */
+		case CFG_FALLBACK:
+			if (z->fz.nupstream == 0)
+				return seterr(err, errlen, EINVAL,
+				    "%s: [zone %s]: upstream: mode %s needs at "
+				    "least one",
+				    p->path, z->name,
+				    z->fz.mode == CFG_FORWARD ?
+				        "forward" :
+				        "mirror+fallback");
+			n++;
+			break;
+		}
+		if (!has)
+			return seterr(err, errlen, EINVAL,
+			    "%s: [zone %s]: dataset: the zone needs at least "
+			    "one non-acl dataset",
+			    p->path, z->name);
+		if (z->fz.ttl_min != 0 && z->fz.ttl_max != 0 &&
+		    z->fz.ttl_min > z->fz.ttl_max)
+			return seterr(err, errlen, EINVAL,
+			    "%s: [zone %s]: ttl-min is above ttl-max", p->path,
+			    z->name);
+	}
+	if (n > CFG_FZONES_MAX)
+		return seterr(err, errlen, EINVAL,
+		    "%s: more than %d zones with upstreams", p->path,
+		    CFG_FZONES_MAX);
+	if (n == 0)
+		return 0;
+	if ((c->fzones = calloc(n, sizeof(*c->fzones))) == NULL)
+		return seterr(err, errlen, ENOMEM, "%s: out of memory",
+		    p->path);
+	for (i = 0; i < p->nzs; i++) {
+		struct zsect *z = &p->zs[i];
+		struct cfg_fzone *fz = &c->fzones[c->nfzones];
+		size_t k, len = strlen(z->name);
+
+		if (z->fz.mode == CFG_MIRROR)
+			continue;
+		*fz = z->fz;
+		z->fz.rewrite = NULL;
+		if (len > 0 && z->name[len - 1] == '.')
+			len--;
+		for (k = 0; k < len && k < ZN_NAME_MAX; k++)
+			fz->name[k] = (char)tolower((unsigned char)z->name[k]);
+		fz->name[k] = '\0';
+		if (!z->has_errcodes)
+			default_errcodes(fz);
+		if (fz->ttl_min == 0)
+			fz->ttl_min = c->ttl_min;
+		if (fz->ttl_max == 0)
+			fz->ttl_max = c->ttl_max;
+		c->nfzones++;
+	}
+	return 0;
 }
 
 /* inih's line reader: fgets that counts lines and refuses long ones. */
@@ -649,21 +1058,8 @@ conf_load(const char *path, struct config **out, char *err, size_t errlen)
 		c->intervals[i] =
 		    z->has_interval ? z->interval : c->check_interval;
 	}
-	for (i = 0; i < p.nzs; i++) {
-		size_t j;
-		bool has = false;
-
-		for (j = 0; j < c->nspecs && !has; j++)
-			has = p.spec_zone[j] == (int)i &&
-			    c->specs[j].type != ZN_ACL;
-		if (!has) {
-			rc = seterr(err, errlen, EINVAL,
-			    "%s: [zone %s]: dataset: the zone needs at least "
-			    "one non-acl dataset",
-			    path, p.zs[i].name);
-			goto out_close;
-		}
-	}
+	if ((rc = check_zones(&p, err, errlen)) != 0)
+		goto out_close;
 	rc = 0;
 	*out = c;
 	c = NULL;
@@ -671,8 +1067,10 @@ conf_load(const char *path, struct config **out, char *err, size_t errlen)
 out_close:
 	fclose(p.f);
 out_free:
-	for (i = 0; i < p.nzs; i++)
+	for (i = 0; i < p.nzs; i++) {
 		free(p.zs[i].name);
+		free(p.zs[i].fz.rewrite);
+	}
 	free(p.zs);
 	free(p.spec_zone);
 	free(p.dir);

@@ -22,10 +22,31 @@
  *   lazy = no                    ; rbldnsd -a
  *   check-interval = 1m          ; default for the zones
  *
+ *   cache-size = 32m             ; forwarded answers' cache; k m g
+ *
  *   [zone bl.example]
  *   dataset = ip4set:/srv/bl/ip4.txt      ; repeatable, in order
  *   dataset = generic:/srv/bl/apex.txt
  *   check-interval = 30s
+ *
+ *   [zone zen.spamhaus.org]      ; a zone answered by upstream servers
+ *   mode = forward               ; mirror (default) | forward |
+ *                                ; mirror+fallback (datasets, and the
+ *                                ; upstreams when they are missing or
+ *                                ; past their $TIMESTAMP expiry)
+ *   upstream = 192.0.2.1@53      ; repeatable, tried in order; numeric
+ *   rewrite = KEY.zen.dq.spamhaus.net  ; asked upstream instead of the
+ *                                ; zone; a secret: never logged
+ *   stale = 1h                   ; serve-stale window (RFC 8767); 0: off
+ *   mirror-grace = 0             ; mirror+fallback: how long an expired
+ *                                ; mirror is still answered
+ *   error-codes = default,127.0.0.1   ; A values meaning "error, not
+ *                                ; listed"; default: 127.255.255.0/24,
+ *                                ; 127.0.1.255, 127.0.2.255
+ *   error-policy = nxdomain      ; or servfail
+ *   ttl-min = 0                  ; clamps of forwarded TTLs; default:
+ *   ttl-max = 1d                 ; [server] ttl's min and max
+ *   negative-ttl = 3h            ; cap of negative TTLs (RFC 2308)
  */
 #ifndef RESOLVERD_CONF_H
 #define RESOLVERD_CONF_H
@@ -45,12 +66,44 @@
 #define CFG_EDNS_MAX 4096 /* largest UDP answer buffer of a worker */
 #define CFG_TTL_DEFAULT 2100 /* rbldnsd's 35m */
 #define CFG_CHECK_DEFAULT 60 /* rbldnsd's -c 1m */
+#define CFG_FZONES_MAX 64 /* zones with upstreams */
+#define CFG_UPSTREAM_MAX 8 /* upstreams per zone */
+#define CFG_ERRCODES_MAX 32
+#define CFG_CACHE_DEFAULT ((size_t)32 << 20)
+#define CFG_STALE_DEFAULT 3600
+#define CFG_NEGTTL_DEFAULT 10800 /* RFC 2308 5: 1 to 3 hours */
 
 /* One address to listen on (UDP and TCP). */
 struct cfg_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char text[64]; /* "addr port", for messages */
+};
+
+enum cfg_mode {
+	CFG_MIRROR = 0,
+	CFG_FORWARD,
+	CFG_FALLBACK, /* mirror+fallback */
+};
+
+/* An IPv4 network, host byte order. */
+struct cfg_net4 {
+	uint32_t net, mask;
+};
+
+/* A zone answered by upstream servers: mode forward or mirror+fallback. */
+struct cfg_fzone {
+	char name[ZN_NAME_MAX + 1]; /* lower-case, no trailing dot */
+	enum cfg_mode mode;
+	struct cfg_addr upstream[CFG_UPSTREAM_MAX];
+	size_t nupstream;
+	char *rewrite; /* suffix asked upstream, lower-case; NULL: the zone */
+	uint32_t stale; /* serve-stale window, seconds */
+	uint32_t grace; /* mirror+fallback: expired mirror still answered */
+	struct cfg_net4 errcodes[CFG_ERRCODES_MAX];
+	size_t nerrcodes;
+	bool errpolicy_servfail; /* else NXDOMAIN */
+	uint32_t ttl_min, ttl_max, neg_ttl; /* 0: none */
 };
 
 struct config {
@@ -76,6 +129,11 @@ struct config {
 	struct zn_spec *specs;
 	unsigned *intervals;
 	size_t nspecs;
+
+	/* zones with upstream servers, and their answers' cache */
+	struct cfg_fzone *fzones;
+	size_t nfzones;
+	size_t cache_size; /* bytes */
 
 	/* drop-in mode only */
 	bool dump; /* -d: print the zones in BIND format and exit */

@@ -26,7 +26,9 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "acct.h"
 #include "log.h"
+#include "upstream.h"
 
 #define UDP_ROUNDS 8 /* batches per readiness event, then let others in */
 #define TCP_IN_MAX (2 + LISTEN_QUERY_MAX) * 4
@@ -48,6 +50,8 @@ struct tcp_conn {
 	uint8_t client[16];
 	size_t clen;
 	bool closing;
+	uint64_t id; /* for answers from upstream.c */
+	unsigned forwarded; /* answers upstream.c still owes */
 };
 
 struct worker {
@@ -66,6 +70,10 @@ struct worker {
 	LIST_HEAD(, tcp_conn) conns;
 	unsigned nconn;
 	struct stats_local st;
+	struct acct_worker *acct; /* NULL: no accounting, ACLs, limits */
+	struct upstream_box *box; /* answers from upstream.c */
+	struct query_fwd fwd[QUERY_FWD_MAX]; /* w->qc.fwd */
+	uint64_t next_conn;
 	time_t now;
 	time_t last_err;
 
@@ -98,6 +106,9 @@ struct listen {
 	struct zn_db *db;
 	struct qlog *qlog;
 	struct stats *stats;
+	struct acct *acct;
+	struct upstream *up;
+	struct query_fwd fwd[QUERY_FWD_MAX]; /* l->qc.fwd, under lock */
 };
 
 static int seterr(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -235,6 +246,10 @@ listen_set_cfg(struct listen *l, const struct query_cfg *qc)
 	snprintf(l->version, sizeof(l->version), "%s",
 	    qc->version != NULL ? qc->version : "");
 	l->qc.version = NULL;
+	l->qc.nfwd = qc->nfwd < QUERY_FWD_MAX ? qc->nfwd : QUERY_FWD_MAX;
+	if (l->qc.nfwd > 0)
+		memcpy(l->fwd, qc->fwd, l->qc.nfwd * sizeof(l->fwd[0]));
+	l->qc.fwd = NULL;
 	atomic_fetch_add(&l->cfg_gen, 1);
 	pthread_mutex_unlock(&l->lock);
 }
@@ -256,10 +271,13 @@ worker_begin(struct worker *w)
 		w->qc = l->qc;
 		memcpy(w->version, l->version, sizeof(w->version));
 		w->qc.version = l->has_version ? w->version : NULL;
+		memcpy(w->fwd, l->fwd, w->qc.nfwd * sizeof(w->fwd[0]));
+		w->qc.fwd = w->fwd;
 		w->cfg_gen = atomic_load(&l->cfg_gen);
 		pthread_mutex_unlock(&l->lock);
 	}
 	w->now = time(NULL);
+	w->qc.now = w->now; /* mirror+fallback: is the mirror expired */
 	rc = zn_view_refresh(w->view, &err);
 	if (rc == 1)
 		stats_local_invalidate(&w->st);
@@ -279,6 +297,8 @@ static void
 worker_idle(struct worker *w)
 {
 	zn_view_release(w->view);
+	if (w->acct != NULL)
+		acct_worker_idle(w->acct);
 }
 
 static size_t
@@ -301,6 +321,19 @@ client_addr(const struct sockaddr_storage *ss, uint8_t *out)
 		return 16;
 	}
 	return 0;
+}
+
+/* query_answer(), with acct.c's checks and counters when configured. */
+static size_t
+worker_answer(struct worker *w, const uint8_t *pkt, size_t len,
+    const uint8_t *client, size_t clen, bool tcp, uint8_t *out, size_t outsize,
+    struct query_info *info)
+{
+	if (w->acct != NULL)
+		return acct_answer(w->acct, &w->qc, w->view, pkt, len, client,
+		    clen, tcp, out, outsize, info);
+	return query_answer(&w->qc, w->view, pkt, len, client, clen, tcp, out,
+	    outsize, info);
 }
 
 static void
@@ -371,9 +404,20 @@ udp_on_read(evutil_socket_t fd, short what, void *arg)
 				    0);
 				continue;
 			}
-			alen = query_answer(&w->qc, w->view, w->rbuf[i], qlen,
-			    client, clen, false, w->abuf[i], sizeof(w->abuf[i]),
-			    &info);
+			alen = worker_answer(w, w->rbuf[i], qlen, client, clen,
+			    false, w->abuf[i], sizeof(w->abuf[i]), &info);
+			if (alen == 0 && info.forward) {
+				struct upstream_client cl = { fd, &w->from[i],
+					w->in[i].msg_hdr.msg_namelen, 0, client,
+					clen };
+
+				/* a cache hit, or the answer comes later */
+				alen = upstream_query(w->box, &w->qc,
+				    w->rbuf[i], qlen, &info, &cl, w->abuf[i],
+				    sizeof(w->abuf[i]));
+				if (alen == 0)
+					continue;
+			}
 			stats_local_count(&w->st, info.zone, alen == 0,
 			    info.rcode, qlen, alen);
 			if (alen == 0)
@@ -417,7 +461,7 @@ tcp_on_write(struct bufferevent *bev, void *arg)
 	struct tcp_conn *c = arg;
 
 	/* the output drained (low watermark 0) */
-	if (c->closing) {
+	if (c->closing && c->forwarded == 0) {
 		tcp_free(c);
 		return;
 	}
@@ -433,7 +477,8 @@ tcp_on_event(struct bufferevent *bev, short what, void *arg)
 	struct tcp_conn *c = arg;
 
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+	    (evbuffer_get_length(bufferevent_get_output(bev)) > 0 ||
+	        c->forwarded > 0)) {
 		/* half-close: send what we owe, then close */
 		c->closing = true;
 		bufferevent_disable(bev, EV_READ);
@@ -481,8 +526,19 @@ tcp_answer(struct bufferevent *bev, struct tcp_conn *c, bool *begun)
 			worker_begin(w);
 			*begun = true;
 		}
-		alen = query_answer(&w->qc, w->view, w->tcp_q, qlen, c->client,
-		    c->clen, true, w->tcp_a + 2, QUERY_MAX_TCP, &info);
+		alen = worker_answer(w, w->tcp_q, qlen, c->client, c->clen,
+		    true, w->tcp_a + 2, QUERY_MAX_TCP, &info);
+		if (alen == 0 && info.forward) {
+			struct upstream_client cl = { -1, NULL, 0, c->id,
+				c->client, c->clen };
+
+			alen = upstream_query(w->box, &w->qc, w->tcp_q, qlen,
+			    &info, &cl, w->tcp_a + 2, QUERY_MAX_TCP);
+			if (alen == 0) {
+				c->forwarded++; /* upstream_deliver writes it */
+				continue;
+			}
+		}
 		stats_local_count(&w->st, info.zone, alen == 0, info.rcode,
 		    qlen, alen);
 		if (alen == 0)
@@ -540,12 +596,51 @@ tcp_on_accept(struct evconnlistener *el, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	c->id = ++w->next_conn;
 	LIST_INSERT_HEAD(&w->conns, c, entry);
 	w->nconn++;
 	bufferevent_setcb(c->bev, tcp_on_read, tcp_on_write, tcp_on_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, TCP_IN_MAX);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* An answer from upstream.c for a query this worker forwarded. */
+static void
+upstream_deliver(void *arg, const struct upstream_done *d)
+{
+	struct worker *w = arg;
+	struct listen *l = w->l;
+	struct tcp_conn *c;
+
+	w->now = time(NULL);
+	stats_local_count(&w->st, NULL, false, d->info.rcode, d->qlen, d->len);
+	if (qlog_enabled(l->qlog))
+		qlog_write(l->qlog, w->now, d->addr, d->alen, &d->info, d->len);
+	if (d->conn == 0) {
+		if (sendto(d->fd, d->ans, d->len, 0,
+		        (const struct sockaddr *)&d->peer, d->peerlen) == -1 &&
+		    w->now - w->last_err >= ERR_LOG_EVERY) {
+			w->last_err = w->now;
+			log_warn("worker %u: sendto", w->idx);
+		}
+		return;
+	}
+	LIST_FOREACH(c, &w->conns, entry)
+		if (c->id == d->conn)
+			break;
+	if (c == NULL)
+		return; /* the client is gone */
+	if (c->forwarded > 0)
+		c->forwarded--;
+	w->tcp_a[0] = (uint8_t)(d->len >> 8);
+	w->tcp_a[1] = (uint8_t)d->len;
+	memcpy(w->tcp_a + 2, d->ans, d->len);
+	if (bufferevent_write(c->bev, w->tcp_a, d->len + 2) != 0)
+		tcp_free(c);
+	else if (c->closing && c->forwarded == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		tcp_free(c);
 }
 
 static void
@@ -566,6 +661,8 @@ worker_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	stats_local_flush(&w->st, w->l->stats);
+	if (w->acct != NULL)
+		acct_worker_flush(w->acct);
 }
 
 static void
@@ -590,6 +687,8 @@ worker_cleanup(struct worker *w)
 		event_free(w->ev_tick);
 	if (w->st.global.q > 0)
 		stats_local_flush(&w->st, w->l->stats);
+	acct_worker_free(w->acct);
+	upstream_box_free(w->box);
 	zn_view_close(w->view);
 	if (w->base != NULL)
 		event_base_free(w->base);
@@ -612,6 +711,12 @@ worker_setup(struct worker *w)
 		log_warnx("worker %u: database: %s", w->idx, err.msg);
 		return rc;
 	}
+	if (l->acct != NULL && (w->acct = acct_worker_new(l->acct)) == NULL)
+		return -ENOMEM;
+	if (l->up != NULL &&
+	    (w->box = upstream_box_new(l->up, w->base, upstream_deliver, w)) ==
+	        NULL)
+		return -ENOMEM;
 	w->udp = calloc(l->naddr, sizeof(*w->udp));
 	w->tcpl = calloc(l->naddr, sizeof(*w->tcpl));
 	if (w->udp == NULL || w->tcpl == NULL)
@@ -705,6 +810,18 @@ listen_start(struct listen *l, struct zn_db *db, struct qlog *qlog,
 		rc = -EIO;
 	pthread_mutex_unlock(&l->lock);
 	return rc;
+}
+
+void
+listen_set_acct(struct listen *l, struct acct *a)
+{
+	l->acct = a;
+}
+
+void
+listen_set_upstream(struct listen *l, struct upstream *u)
+{
+	l->up = u;
 }
 
 void

@@ -53,6 +53,21 @@ void listen_set_cfg(struct listen *l, const struct query_cfg *qc);
 int listen_start(struct listen *l, struct zn_db *db, struct qlog *qlog,
     struct stats *stats);
 
+/*
+ * Answer through acct.c (ACLs, rate limits, accounting): call before
+ * listen_start; a is borrowed and must outlive listen_close.
+ */
+struct acct;
+void listen_set_acct(struct listen *l, struct acct *a);
+
+/*
+ * Forward what query_answer says to forward through u (upstream.h): call
+ * before listen_start; u must be stopped (upstream_stop) before
+ * listen_close and freed after it.
+ */
+struct upstream;
+void listen_set_upstream(struct listen *l, struct upstream *u);
+
 /* Stop and join the workers, close every socket, free l.  NULL: no-op. */
 void listen_close(struct listen *l);
 

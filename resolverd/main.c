@@ -43,14 +43,17 @@
 
 #include <event2/event.h>
 
+#include "acct.h"
 #include "compat.h"
 #include "conf.h"
+#include "control.h"
 #include "import.h"
 #include "listen.h"
 #include "log.h"
 #include "qlog.h"
 #include "query.h"
 #include "stats.h"
+#include "upstream.h"
 #include "zones.h"
 
 /* Everything the main thread owns. */
@@ -72,6 +75,11 @@ struct resolverd {
 	int notify_fd; /* systemd's $NOTIFY_SOCKET, or -1 */
 	bool daemonized;
 	time_t next_stats;
+	struct acct *acct; /* accounting, ACLs, rate limits (acct.c) */
+	struct control *ctl; /* the control socket, or NULL */
+	time_t next_acct_save;
+	struct upstream *up; /* forwarding and its cache (upstream.c) */
+	struct query_fwd fwd[QUERY_FWD_MAX]; /* the query_cfg's zones */
 };
 
 static void
@@ -85,11 +93,29 @@ usage(void)
 }
 
 static struct query_cfg
-query_cfg_of(const struct config *c)
+query_cfg_of(const struct config *c, struct query_fwd *fwd)
 {
 	struct query_cfg qc;
+	size_t i;
 
 	memset(&qc, 0, sizeof(qc));
+	/* the zones with upstreams (listen_set_cfg copies them) */
+	for (i = 0; i < c->nfzones && i < QUERY_FWD_MAX; i++) {
+		const char *d;
+
+		memset(&fwd[i], 0, sizeof(fwd[i]));
+		snprintf(fwd[i].name, sizeof(fwd[i].name), "%s",
+		    c->fzones[i].name);
+		fwd[i].nlabels = 1;
+		for (d = fwd[i].name; (d = strchr(d, '.')) != NULL; d++)
+			fwd[i].nlabels++;
+		fwd[i].mode = c->fzones[i].mode == CFG_FORWARD ?
+		    QUERY_FWD_FORWARD :
+		    QUERY_FWD_FALLBACK;
+		fwd[i].grace = c->fzones[i].grace;
+	}
+	qc.fwd = fwd;
+	qc.nfwd = i;
 	qc.ttl_def = c->ttl_def;
 	qc.ttl_min = c->ttl_min;
 	qc.ttl_max = c->ttl_max;
@@ -474,6 +500,47 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(rd->base, NULL);
 }
 
+/*
+ * Read the accounting, ACL and rate-limit keys of path (drop-in mode,
+ * path NULL: allow everybody) and publish them.  0, or -1 with err.
+ */
+static int
+acct_reload(struct resolverd *rd, const char *path, char *err, size_t errlen)
+{
+	struct acct_params *p;
+
+	if (path == NULL)
+		p = acct_params_new(true);
+	else if (acct_params_load(path, &p, err, errlen) != 0)
+		return -1;
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (rd->acct == NULL) {
+		rd->acct = acct_new(p, rd->db, err, errlen);
+		acct_params_unref(p);
+		return rd->acct == NULL ? -1 : 0;
+	}
+	acct_set_params(rd->acct, p);
+	acct_params_unref(p);
+	return 0;
+}
+
+/* Store the counters; at most one message a minute on failure. */
+static void
+acct_store(struct resolverd *rd)
+{
+	static time_t last_err;
+	char err[CFG_ERR_LEN];
+
+	if (acct_save(rd->acct, err, sizeof(err)) != 0 &&
+	    time(NULL) - last_err >= 60) {
+		last_err = time(NULL);
+		log_warnx("%s", err);
+	}
+}
+
 /* Apply a new, valid config; the restart-only fields stay as they are. */
 static void
 apply_config(struct resolverd *rd, struct config *nc)
@@ -506,7 +573,12 @@ apply_config(struct resolverd *rd, struct config *nc)
 	KEEP(user);
 	KEEP(control);
 #undef KEEP
-	qc = query_cfg_of(nc);
+	if (nc->cache_size != oc->cache_size) {
+		log_warnx("reload: cache-size: changes need a restart");
+		nc->cache_size = oc->cache_size;
+	}
+	upstream_configure(rd->up, nc);
+	qc = query_cfg_of(nc, rd->fwd);
 	listen_set_cfg(rd->listen, &qc);
 	if ((rc = qlog_open(rd->qlog, nc->query_log, nc->qlog_unbuffered)) !=
 	    0) {
@@ -545,9 +617,34 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		import_run(rd->imp, true, time(NULL));
 	} else if (conf_load(rd->conf->path, &nc, err, sizeof(err)) != 0)
 		log_warnx("reload: %s; keeping the old configuration", err);
-	else
+	else if (acct_reload(rd, nc->path, err, sizeof(err)) != 0) {
+		log_warnx("reload: %s; keeping the old configuration", err);
+		conf_free(nc);
+	} else
 		apply_config(rd, nc);
 	notify_ready(rd);
+}
+
+/* The control socket's "reload": as SIGHUP, but the caller hears why a
+ * configuration was refused. */
+static int
+control_reload(void *arg, char *msg, size_t msglen)
+{
+	struct resolverd *rd = arg;
+	struct config *nc;
+
+	if (!rd->conf->dropin) {
+		struct acct_params *ap;
+
+		if (conf_load(rd->conf->path, &nc, msg, msglen) != 0)
+			return -1;
+		conf_free(nc);
+		if (acct_params_load(rd->conf->path, &ap, msg, msglen) != 0)
+			return -1;
+		acct_params_unref(ap);
+	}
+	on_hup(SIGHUP, 0, rd);
+	return 0;
 }
 
 /* Log the counters in rbldnsd's words; reset them after (SIGUSR2). */
@@ -571,6 +668,8 @@ log_stats(struct resolverd *rd, bool reset)
 	}
 	if ((f = open_memstream(&buf, &len)) != NULL) {
 		stats_log(rd->stats, f, time(NULL), zones, n, reset);
+		if (rd->up != NULL)
+			upstream_stats_write(rd->up, f);
 		fclose(f);
 	}
 	for (line = buf; line != NULL && *line != '\0'; line = next) {
@@ -618,6 +717,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	    now >= rd->next_stats) {
 		write_stats(rd, now, false);
 		rd->next_stats = now + c->check_interval;
+	}
+	if (now >= rd->next_acct_save) {
+		struct acct_params *p = acct_params_get(rd->acct);
+
+		acct_store(rd);
+		rd->next_acct_save = now + p->save_interval;
+		acct_params_unref(p);
 	}
 }
 
@@ -679,6 +785,11 @@ serve(struct resolverd *rd)
 		fatal("strdup");
 	make_dir(rd->dbdir);
 	rd->db = open_db(rd->dbdir);
+	if (acct_reload(rd, c->dropin ? NULL : c->path, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	if (c->control != NULL &&
+	    (rd->ctl = control_open(c->control, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	/* everything is open: from here on, no privileges */
 	drop_privileges(rd);
 
@@ -694,7 +805,9 @@ serve(struct resolverd *rd)
 
 	if ((rd->base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
-	qc = query_cfg_of(c);
+	if (upstream_new(c, &rd->up, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	qc = query_cfg_of(c, rd->fwd);
 	listen_set_cfg(rd->listen, &qc);
 	if ((rd->imp = import_new(rd->db, c->host_bits_ok, c->no_gunzip)) ==
 	        NULL ||
@@ -710,6 +823,10 @@ serve(struct resolverd *rd)
 	fast = zones_present(rd->db, c) || c->quick;
 	if (!fast)
 		initial_import(rd);
+	listen_set_acct(rd->listen, rd->acct);
+	listen_set_upstream(rd->listen, rd->up);
+	if (upstream_start(rd->up) != 0)
+		fatalx("cannot start the upstream thread");
 	if ((rc = listen_start(rd->listen, rd->db, rd->qlog, rd->stats)) != 0)
 		fatalx("cannot start the workers");
 	if (fast)
@@ -725,6 +842,13 @@ serve(struct resolverd *rd)
 	        NULL ||
 	    event_add(rd->ev_tick, &sec) != 0)
 		fatalx("cannot add the timer");
+	if (rd->ctl != NULL) {
+		struct control_ops ops = { rd, control_reload };
+
+		if (control_start(rd->ctl, rd->base, rd->acct, rd->db, &ops) !=
+		    0)
+			fatalx("cannot serve the control socket");
+	}
 	write_stats(rd, time(NULL), true);
 	rd->next_stats = time(NULL) + c->check_interval;
 	log_info("serving %zu datasets with %u threads", c->nspecs, c->threads);
@@ -738,8 +862,14 @@ serve(struct resolverd *rd)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 
+	upstream_stop(rd->up); /* before the sockets it answers through */
 	listen_close(rd->listen);
+	control_close(rd->ctl);
+	acct_store(rd);
+	acct_free(rd->acct);
 	log_stats(rd, false);
+	upstream_free(rd->up);
+	rd->up = NULL;
 	write_stats(rd, time(NULL), true);
 	qlog_flush(rd->qlog);
 	if (rd->conf->pidfile != NULL && c->chroot_dir == NULL)
@@ -865,6 +995,15 @@ main(int argc, char **argv)
 			return 1;
 		}
 		if (check) {
+			struct acct_params *ap;
+
+			if (acct_params_load(path, &ap, err, sizeof(err)) !=
+			    0) {
+				fprintf(stderr, "resolverd: %s\n", err);
+				conf_free(c);
+				return 1;
+			}
+			acct_params_unref(ap);
 			fprintf(stderr, "resolverd: %s: configuration OK\n",
 			    path);
 			conf_free(c);

@@ -671,6 +671,75 @@ render_done:
 	return RC_NXDOMAIN;
 }
 
+/* Is ds past its $TIMESTAMP expiry and the grace after it? */
+static bool
+ds_expired(const struct query_cfg *cfg, const struct query_fwd *f,
+    const struct zn_dataset *ds)
+{
+	return ds != NULL && ds->ts_expires != 0 &&
+	    cfg->now > ds->ts_expires + (int64_t)f->grace;
+}
+
+/* Does the mirror answer for fallback zone f: is it there and fresh? */
+static bool
+mirror_fresh(const struct query_cfg *cfg, const struct query_fwd *f,
+    const struct zn_zone *z)
+{
+	size_t i, j;
+
+	if (z == NULL || z->nlabels != f->nlabels)
+		return false; /* not mirrored (a parent zone matched) */
+	for (i = 0; i < z->nrefs; i++) {
+		if (ds_expired(cfg, f, z->refs[i].ds))
+			return false;
+		for (j = 0; j < z->refs[i].nsubs; j++)
+			if (ds_expired(cfg, f, z->refs[i].subs[j].ds))
+				return false;
+	}
+	return true;
+}
+
+/*
+ * The zone of cfg->fwd whose upstreams answer q, given the mirror's zone
+ * z for q (may be NULL): its index, or -1 when the mirror answers (a
+ * more specific mirrored zone, or a fresh mirror of a fallback zone).
+ */
+static int
+fwd_match(const struct query_cfg *cfg, const struct q *q,
+    const struct zn_zone *z)
+{
+	const struct query_fwd *best = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->nfwd; i++) {
+		const struct query_fwd *f = &cfg->fwd[i];
+		const char *end = f->name + strlen(f->name), *dot;
+		unsigned k;
+
+		if (f->nlabels == 0 || f->nlabels > q->name.nlabels ||
+		    (best != NULL && f->nlabels <= best->nlabels))
+			continue;
+		for (k = q->name.nlabels; k-- > q->name.nlabels - f->nlabels;
+		     end = dot - 1) {
+			for (dot = end; dot > f->name && dot[-1] != '.'; dot--)
+				;
+			if (q->name.len[k] != (size_t)(end - dot) ||
+			    memcmp(q->name.buf + q->name.off[k], dot,
+			        q->name.len[k]) != 0)
+				break;
+			if (k == q->name.nlabels - f->nlabels) {
+				best = f;
+				break;
+			}
+		}
+	}
+	if (best == NULL || (z != NULL && z->nlabels > best->nlabels))
+		return -1;
+	if (best->mode == QUERY_FWD_FALLBACK && mirror_fresh(cfg, best, z))
+		return -1;
+	return (int)(best - cfg->fwd);
+}
+
 size_t
 query_answer(const struct query_cfg *cfg, const struct zn_view *v,
     const uint8_t *pkt, size_t len, const uint8_t *client, size_t clen,
@@ -760,7 +829,30 @@ query_answer(const struct query_cfg *cfg, const struct zn_view *v,
 		rc = RC_NOTIMP; /* AXFR, IXFR, TSIG, CAA, ... */
 		goto finish;
 	}
-	if ((z = zn_view_match(v, &q.name, &nkey)) == NULL) {
+	z = zn_view_match(v, &q.name, &nkey);
+	if (cfg->nfwd > 0 && q.qclass == C_IN &&
+	    (rc = fwd_match(cfg, &q, z)) >= 0) {
+		/* upstream.c answers; the global acl applies */
+		int acl = zn_acl_check(v, NULL, client, clen, NULL);
+
+		if (acl == ZN_ACL_IGNORE)
+			return 0;
+		if (acl < 0 || acl == ZN_ACL_REFUSE) {
+			rc = RC_REFUSED;
+			goto finish;
+		}
+		info->forward = true;
+		info->fwd_zone = (unsigned)rc;
+		info->fwd_nkey = q.name.nlabels - cfg->fwd[rc].nlabels;
+		info->fwd_qend = q.qend;
+		info->fwd_limit = limit;
+		info->fwd_edns = q.edns;
+		info->fwd_do = q.do_bit;
+		info->dropped = false;
+		return 0;
+	}
+	rc = RC_NOERROR;
+	if (z == NULL) {
 		rc = RC_REFUSED;
 		goto finish;
 	}

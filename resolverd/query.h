@@ -16,6 +16,20 @@
 
 #define QUERY_EDNS_DEFAULT 1232 /* largest UDP answer we send by default */
 #define QUERY_MAX_TCP 65535
+#define QUERY_FWD_MAX 64
+
+enum query_fwd_mode {
+	QUERY_FWD_FORWARD = 1, /* upstream only */
+	QUERY_FWD_FALLBACK = 2, /* the mirror while it is there and fresh */
+};
+
+/* A zone answered by upstream servers (upstream.c asks them). */
+struct query_fwd {
+	char name[ZN_NAME_MAX + 1]; /* lower-case, no trailing dot */
+	unsigned nlabels;
+	int mode; /* enum query_fwd_mode */
+	uint32_t grace; /* FALLBACK: an expired mirror is answered so long */
+};
 
 struct query_cfg {
 	uint32_t ttl_def; /* TTL when the data has none (rbldnsd -t, 2100) */
@@ -25,6 +39,9 @@ struct query_cfg {
 	const char *version; /* version.bind/version.server TXT; NULL:
 				REFUSED (hidden) */
 	uint16_t edns_size; /* our UDP payload limit, >= 512 */
+	const struct query_fwd *fwd; /* zones with upstreams; may be NULL */
+	size_t nfwd;
+	int64_t now; /* unix time: is a mirror past its $TIMESTAMP expiry */
 };
 
 /* What happened, for the query log and the statistics. */
@@ -39,6 +56,14 @@ struct query_info {
 	const struct zn_zone *zone; /* matched zone or NULL */
 	char qname[256]; /* presentation, lower-cased, unescaped bytes;
 			      escape before logging */
+	/* forward: 0 was returned, but not to drop: the answer is for
+	 * upstream.c to give, from its cache or an upstream server */
+	bool forward;
+	unsigned fwd_zone; /* index into cfg->fwd */
+	unsigned fwd_nkey; /* labels left of the zone */
+	size_t fwd_qend; /* end of the question in the query */
+	size_t fwd_limit; /* the answer's size limit, our OPT included */
+	bool fwd_edns, fwd_do; /* the query had EDNS, the DO bit */
 };
 
 /*
@@ -46,7 +71,10 @@ struct query_info {
  * over UDP (tcp false: the answer is cut to the client's EDNS size or 512
  * bytes and TC is set when it does not fit) or TCP.  Writes at most
  * outsize bytes to out.  Returns the answer length, or 0 to drop the
- * packet silently.  info (may be NULL) says what was done.
+ * packet silently.  info (may be NULL) says what was done; 0 with
+ * info->forward set means the query is for a zone of cfg->fwd (a forward
+ * zone, or a mirror+fallback zone whose mirror is missing or expired)
+ * and someone else answers it.
  */
 size_t query_answer(const struct query_cfg *cfg, const struct zn_view *v,
     const uint8_t *pkt, size_t len, const uint8_t *client, size_t clen,

@@ -538,4 +538,32 @@ int zn_db_dump_bind(struct zn_db *db, uint32_t def_ttl, FILE *f,
 /* Canonical dump of one zone or all (zone NULL) to a stdio stream. */
 int zn_db_dump(struct zn_db *db, const char *zone, FILE *f, struct zn_err *err);
 
+/*
+ * Key/value stores (kv.c), for data the daemon keeps beside the zones:
+ * the accounting counters.  A store is an LMDB database of its own
+ * ("kv.<name>", name of a-z, 0-9 and '-'), opaque blobs to libzones, never
+ * touched by imports or feed updates.
+ */
+struct zn_kv {
+	const void *key; /* 1 to ZN_KEY_MAX bytes */
+	size_t klen;
+	const void *val;
+	size_t vlen;
+};
+/*
+ * Write n pairs in one transaction; with replace set the store is
+ * emptied first (in the same transaction).  0 or a negative errno.
+ */
+int zn_kv_put(struct zn_db *db, const char *name, const struct zn_kv *kv,
+    size_t n, bool replace, struct zn_err *err);
+/*
+ * Call fn for every pair in key order, in one read transaction (the
+ * pointers are valid only during the call).  fn returns 0 to go on or a
+ * negative errno to stop (returned).  A store never written is empty.
+ */
+typedef int zn_kv_fn(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen);
+int zn_kv_iter(struct zn_db *db, const char *name, zn_kv_fn *fn, void *arg,
+    struct zn_err *err);
+
 #endif /* ZONES_H */

@@ -607,7 +607,8 @@ rw_render(const struct rw_client *c, uint8_t rcode, uint16_t an, uint16_t ns,
 		an = ns = 0;
 		blen = 0;
 	}
-	memcpy(out + len, body, blen);
+	if (blen > 0) /* body may be NULL for an empty answer */
+		memcpy(out + len, body, blen);
 	for (i = 0, off = len; i < (unsigned)an + ns && off + 12 <= len + blen;
 	     i++) {
 		uint8_t *r = out + off;

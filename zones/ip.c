@@ -232,11 +232,12 @@ zn_ip6_prefix(const char *s, uint8_t a[16], const char **end)
 	if (s[0] == ':' && s[1] == ':') {
 		zstart = 0;
 		s += 2;
-		if (*s == ':') {
-			*end = s;
-			return -EILSEQ; /* ":::" */
-		}
 	}
+	/*
+	 * ":::" ("2001:db8:::1", "2001:db8:::127.0.0.2:txt"): no group
+	 * follows the "::", so the address ends there and the third ':'
+	 * starts the value, as in rbldnsd.
+	 */
 	for (;;) {
 		start = s;
 		v = 0;
@@ -258,10 +259,6 @@ zn_ip6_prefix(const char *s, uint8_t a[16], const char **end)
 		if (zstart < 0 && *s == ':') {
 			zstart = (int)n;
 			s++;
-		}
-		if (zstart >= 0 && *s == ':' && s[-1] == ':' && s[-2] == ':') {
-			*end = s;
-			return -EILSEQ; /* ":::" */
 		}
 	}
 	if (zstart >= 0) {
@@ -314,7 +311,7 @@ ip6_cidr(const char *s, uint8_t a[16], const char **end)
 
 	if (bits < 0) {
 		*end = s;
-		return bits == -EILSEQ ? bits : -1;
+		return -1;
 	}
 	if (*s == '/')
 		return mask_bits(s + 1, 128, end);
@@ -333,8 +330,6 @@ zn_ip6trie_key(const char *s, bool host_bits_ok, uint8_t a[16], unsigned *bits,
 	int b;
 
 	b = ip6_cidr(s, t, &s);
-	if (b == -EILSEQ)
-		return b;
 	if (b < 0 || !zn_ip_tail_ok(*s))
 		return -EINVAL;
 	if (zn_ip6_clear_host(t, (unsigned)b) && !host_bits_ok)
@@ -372,8 +367,6 @@ zn_ip6tset_key(const char *s, bool excl, uint8_t a[16], const char **rest)
 {
 	int bits = zn_ip6_prefix(s, a, &s);
 
-	if (bits == -EILSEQ)
-		return bits;
 	if (bits < 0 || !zn_ip_tail_ok(*s))
 		return -EINVAL;
 	if (bits != (excl ? 128 : 64))

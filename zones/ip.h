@@ -26,9 +26,8 @@
  *   -EDOM    "invalid range (non-zero host part)" (only without
  *            host_bits_ok; with it the host bits are cleared)
  *   -ERANGE  ip6tset: the address has the wrong number of groups
- *   -EILSEQ  IPv6 ":::" ("2001:db8:::1").  rbldnsd reads the address up
- *            to the "::" and the rest (":1") as the entry's value, so
- *            it lists 2001:db8:: with A 127.0.0.1; we skip the line.
+ * IPv6 ":::" ("2001:db8:::1", "2001:db8:::127.0.0.2:txt"): as rbldnsd,
+ * the address ends at the "::" and the third ':' starts the value.
  */
 
 /* True if c may follow a key: NUL, blank, '#', ';' or ':'. */

@@ -74,10 +74,6 @@ zn_ip_key_warn(struct zn_parser *p, int rc)
 {
 	if (rc == -EDOM)
 		zn_warn(p, "invalid range (non-zero host part)");
-	else if (rc == -EILSEQ)
-		zn_warn(p,
-		    "invalid address: \":::\" (rbldnsd takes the "
-		    "address up to \"::\" and the rest as the value)");
 	else
 		zn_warn(p, "invalid address");
 }

@@ -26,13 +26,11 @@ Documented deviations.  Where rbldnsd's behaviour is a bug, libzones keeps
 its own answer and warns; the test knows each case, counts it under its
 name and prints the count, and fails on any other difference:
 
-  v6colons      An IPv6 key with ":::" ("2001:db8:::1 :127.0.0.4").
-                rbldnsd reads the address up to the "::" (2001:db8::) and
-                the rest (":1 :127.0.0.4") as the value, so it lists
-                2001:db8:: with A 127.0.0.1 and TXT "127.0.0.4" (or, after
-                "!", excludes it).  We skip the line: "invalid address:
-                ':::'".  Allowed: any answer for that exact address in the
-                zone or subzone whose IPv6 data has such a line.
+  v6colons      (no longer a deviation) An IPv6 key with ":::"
+                ("2001:db8:::1 :127.0.0.4"): rbldnsd reads the address up
+                to the "::" and the rest as the value; so do we now.  The
+                generator still emits such keys and their probes must
+                match exactly; the name stays so old logs read the same.
   generic-acl   A client that an acl makes "empty" or "always listed".
                 rbldnsd's man page says generic records are still
                 answered as usual; rbldnsd 1.0 passes the acl flag bits
@@ -884,8 +882,8 @@ def gen_ip6trie_key(rng, pools, probes):
                     "2001:db8::/129", "2001:db8:::1", "fffff::",
                     "::1", "::"])
     if ":::" in k:
-        # deviation v6colons: rbldnsd lists (or excludes) the address up
-        # to the "::", we skip the line
+        # rbldnsd (and we) list or exclude the address up to the "::",
+        # the rest is the value: probe that address
         probes.add(("v6dev", int(ipaddress.IPv6Address(
             k.split(":::")[0] + "::"))))
     return k
@@ -1270,8 +1268,6 @@ def build_random(rng, tmp, scale):
         for kind, key in pr:
             for k in key_to_names(kind, key, rng):
                 names.add(k + "." + zone if k else zone)
-                if kind == "v6dev":
-                    DEVIATION_NAMES[(k + "." + zone).lower()] = "v6colons"
         names |= {zone, "0.0.127." + zone, "2.0.0.127." + zone,
                   "1.0.0.127." + zone, "foo." + zone, "test." + zone,
                   "invalid." + zone, rev6(0xffff7f000002) + "." + zone}
@@ -1287,8 +1283,6 @@ def build_random(rng, tmp, scale):
         zone = sub + ".comb.test" if sub else "comb.test"
         for k in key_to_names(kind, key, rng):
             names.add(k + "." + zone if k else zone)
-            if kind == "v6dev":
-                DEVIATION_NAMES[(k + "." + zone).lower()] = "v6colons"
     for n in sorted(names):
         queries.append(("127.0.0.1", n, ("A", "TXT", "MX")))
         all_names.append(n)

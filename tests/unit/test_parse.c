@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "ip.h"
 #include "parse_int.h"
 #include "zones.h"
 
@@ -1334,6 +1335,50 @@ test_ds_sort(void **state)
 	free(ds.ent);
 }
 
+/*
+ * IPv6 keys with ":::": as rbldnsd, the address ends at the "::" and the
+ * third ':' starts the value (diff seed 1214604019:
+ * "2a01:2204:1491:f46c:::127.0.111.46:Blocked 100% see").
+ */
+static void
+test_ip6_triple_colon(void **state)
+{
+	static const uint8_t f46c[16] = { 0x2a, 0x01, 0x22, 0x04, 0x14, 0x91,
+		0xf4, 0x6c };
+	static const uint8_t db8[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	static const uint8_t zero[16];
+	uint8_t a[16];
+	unsigned bits, alen;
+	const char *rest;
+
+	(void)state;
+	assert_int_equal(zn_ip6trie_key("2a01:2204:1491:f46c:::127.0.111.46:"
+	                                "Blocked 100% see",
+	                     false, a, &bits, &rest),
+	    0);
+	assert_memory_equal(a, f46c, 16);
+	assert_int_equal(bits, 128);
+	assert_string_equal(rest, ":127.0.111.46:Blocked 100% see");
+	assert_int_equal(
+	    zn_ip6trie_key("2001:db8:::1 :127.0.0.4", false, a, &bits, &rest),
+	    0);
+	assert_memory_equal(a, db8, 16);
+	assert_string_equal(rest, ":1 :127.0.0.4");
+	assert_int_equal(zn_ip6trie_key(":::2", false, a, &bits, &rest), 0);
+	assert_memory_equal(a, zero, 16);
+	assert_string_equal(rest, ":2");
+	assert_int_equal(zn_ip6tset_key("2001:db8:::5", true, a, &rest), 0);
+	assert_memory_equal(a, db8, 16);
+	assert_string_equal(rest, ":5");
+	assert_int_equal(
+	    zn_acl_key("2001:db8:::refuse", false, a, &alen, &bits, &rest), 0);
+	assert_string_equal(rest, ":refuse");
+	/* a second "::" still ends the address, a ':' after it is the value */
+	assert_int_equal(zn_ip6trie_key("2001::1:::3", false, a, &bits, &rest),
+	    0);
+	assert_string_equal(rest, "::3");
+}
+
 int
 main(void)
 {
@@ -1344,6 +1389,7 @@ main(void)
 		cmocka_unit_test(test_parse_a),
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_ip6_triple_colon),
 		cmocka_unit_test(test_default_lines),
 		cmocka_unit_test(test_driver_routing),
 		cmocka_unit_test(test_dataset_wide_default),

@@ -388,44 +388,6 @@ parse_uint(const char *v, unsigned long min, unsigned long max,
 	return 0;
 }
 
-/* "1048576", "64k", "32m", "1g": bytes, at most 64g. */
-static int
-parse_size(const char *v, size_t *out)
-{
-	unsigned long long n = 0, mul = 1;
-	const char *s = v;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	while (isdigit((unsigned char)*s)) {
-		n = n * 10 + (unsigned long long)(*s++ - '0');
-		if (n > (1ULL << 36))
-			return -ERANGE;
-	}
-	switch (tolower((unsigned char)*s)) {
-	case '\0':
-		break;
-	case 'k':
-		mul = 1ULL << 10;
-		s++;
-		break;
-	case 'm':
-		mul = 1ULL << 20;
-		s++;
-		break;
-	case 'g':
-		mul = 1ULL << 30;
-		s++;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*s != '\0' || n * mul > (1ULL << 36) || n * mul > SIZE_MAX)
-		return -ERANGE;
-	*out = (size_t)(n * mul);
-	return 0;
-}
-
 /*
  * An upstream server: "ADDR", "ADDR@PORT", "[ADDR]:PORT" or "ADDR/PORT",
  * numeric only (no name is looked up: upstreams are needed before DNS
@@ -741,7 +703,7 @@ server_key(struct parse *p, const char *name, const char *v)
 		c->check_interval = t;
 		p->interval_set = true;
 	} else if (strcmp(name, "cache-size") == 0) {
-		if (parse_size(v, &c->cache_size) != 0)
+		if (zn_parse_size(v, &c->cache_size) != 0)
 			return perr(p,
 			    "cache-size: %s: want bytes, with k, m or g, "
 			    "at most 64g",

@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +140,47 @@ zn_spec_cleanup(struct zn_spec *spec)
 	free(spec->zone);
 	free(spec->files);
 	memset(spec, 0, sizeof(*spec));
+}
+
+/*
+ * A size in bytes: digits with an optional k, m or g suffix (powers of
+ * 1024), at most 64g; see zones.h.
+ */
+int
+zn_parse_size(const char *v, size_t *out)
+{
+	unsigned long long n = 0, mul = 1;
+	const char *s = v;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	while (isdigit((unsigned char)*s)) {
+		n = n * 10 + (unsigned long long)(*s++ - '0');
+		if (n > (1ULL << 36))
+			return -ERANGE;
+	}
+	switch (tolower((unsigned char)*s)) {
+	case '\0':
+		break;
+	case 'k':
+		mul = 1ULL << 10;
+		s++;
+		break;
+	case 'm':
+		mul = 1ULL << 20;
+		s++;
+		break;
+	case 'g':
+		mul = 1ULL << 30;
+		s++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*s != '\0')
+		return -EINVAL;
+	if (n * mul > (1ULL << 36) || n * mul > SIZE_MAX)
+		return -ERANGE;
+	*out = (size_t)(n * mul);
+	return 0;
 }

@@ -313,6 +313,9 @@ struct zn_spec {
 	struct zn_fileid *ids;
 };
 int zn_spec_parse(const char *arg, struct zn_spec *spec, struct zn_err *err);
+/* A size such as "1048576", "64k", "32m" or "1g" (powers of 1024), at
+ * most 64g: 0, -EINVAL (not a size) or -ERANGE (too big). */
+int zn_parse_size(const char *s, size_t *out);
 /* Fill spec->ids by stat()ing every file: 0, or a negative errno with err
  * naming the file (spec->ids is then NULL). */
 int zn_spec_stat(struct zn_spec *spec, struct zn_err *err);

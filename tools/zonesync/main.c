@@ -110,39 +110,6 @@ mono(void)
 }
 
 static int
-parse_size(const char *s, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v <<= 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		v <<= 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		v <<= 30;
-		end++;
-		break;
-	}
-	if (*end != '\0' || v == 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int
 parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -618,7 +585,8 @@ cmd_sync(int argc, char **argv)
 			o.json = true;
 			break;
 		case 'm':
-			if (parse_size(optarg, &o.mapsize) != 0) {
+			if (zn_parse_size(optarg, &o.mapsize) != 0 ||
+			    o.mapsize == 0) {
 				fprintf(stderr, "%s: -m %s: not a size\n", prog,
 				    optarg);
 				return 2;
@@ -756,7 +724,8 @@ cmd_import(int argc, char **argv)
 			popts.no_gunzip = true;
 			break;
 		case 'm':
-			if (parse_size(optarg, &mapsize) != 0) {
+			if (zn_parse_size(optarg, &mapsize) != 0 ||
+			    mapsize == 0) {
 				fprintf(stderr, "%s: -m %s: not a size\n", prog,
 				    optarg);
 				return 2;

@@ -79,39 +79,6 @@ count_entries(const struct zn_dataset *ds)
 	return n;
 }
 
-static int
-parse_size(const char *s, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v <<= 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		v <<= 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		v <<= 30;
-		end++;
-		break;
-	}
-	if (*end != '\0' || v == 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Load every distinct "type:files" once; ds[i] for spec i. */
 static int
 load_all(struct zn_spec *specs, struct zn_dataset **ds, size_t n,
@@ -190,7 +157,8 @@ cmd_compile(int argc, char **argv)
 			opts.no_gunzip = true;
 			break;
 		case 'm':
-			if (parse_size(optarg, &mapsize) != 0) {
+			if (zn_parse_size(optarg, &mapsize) != 0 ||
+			    mapsize == 0) {
 				fprintf(stderr, "%s: -m %s: not a size\n", prog,
 				    optarg);
 				return 2;

@@ -31,6 +31,7 @@ import dns.rdatatype
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(TOP, "tests", "e2e"))
 import diff_rbldnsd as gen  # noqa: E402
 

@@ -24,34 +24,11 @@ import dns.rcode
 
 RD, UNITDIR, SBINDIR, STATEDIR, USER = sys.argv[1:6]
 ROOT = os.geteuid() == 0
-failed = []
-count = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rdtest  # noqa: E402
 
-
-def check(name, cond, detail=""):
-    global count
-    count += 1
-    print(("ok   " if cond else "FAIL ") + name +
-          ("" if cond else " %r" % (detail,)), flush=True)
-    if not cond:
-        failed.append(name)
-
-
-def free_port():
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            pass
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
+check = rdtest.Checks()
+free_port = rdtest.free_port
 
 
 def directives(text):
@@ -228,8 +205,7 @@ def main():
                 srv.stop()
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    print("%d checks, %d failed" % (count, len(failed)))
-    return 1 if failed else 0
+    return check.done()
 
 
 if __name__ == "__main__":

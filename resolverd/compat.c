@@ -159,7 +159,9 @@ compat_parse(int argc, char **argv, struct config **out, char *err,
 	if ((c = conf_new()) == NULL)
 		return seterr(err, errlen, ENOMEM, "out of memory");
 	c->dropin = true;
-	optind = 1;
+	/* 0, not 1: glibc (and musl) then reinitialise getopt fully,
+	 * including a scan position left inside grouped options. */
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt(argc, argv, RBLDNSD_OPTS)) != -1) {
 		rc = 0;

@@ -246,7 +246,20 @@ struct applier {
 	const struct ffile *f;
 	uint32_t *vmap; /* file value index -> interned id, 0: not yet */
 	struct zn_feed_stats *st;
+	const struct zn_feed_progress *pg; /* NULL: none */
+	uint64_t done, total; /* entries and ops, for pg */
 };
+
+/* One more entry or op handled: tell pg now and then. */
+static void
+tick(struct applier *a)
+{
+	if (a->pg == NULL || a->pg->fn == NULL)
+		return;
+	if ((++a->done & 0x3fff) == 0)
+		a->pg->fn(a->pg->ctx, a->done < a->total ? a->done : a->total,
+		    a->total);
+}
 
 static int
 file_val_id(struct applier *a, const struct fent *e, uint32_t *id)
@@ -366,7 +379,9 @@ snap_node(struct applier *a, const struct fnode *n, uint32_t id, bool fresh,
 		}
 	}
 	if ((rc = zn_ds_dbi(a->txn, id, true, &dbi)) != 0) {
-		zn_err_set(a->err, -rc, "dataset %u: cannot open", id);
+		zn_err_set(a->err, -rc, "dataset %u: cannot open: %s", id,
+		    rc == -ENOSPC ? "LMDB map or table of databases full" :
+		                    strerror(-rc));
 		goto out;
 	}
 	if ((rc = mdb_cursor_open(a->txn, dbi, &c)) != 0) {
@@ -379,6 +394,7 @@ snap_node(struct applier *a, const struct fnode *n, uint32_t id, bool fresh,
 	while (er > 0 || orc == 0) {
 		int cmp;
 
+		tick(a);
 		if (orc != 0 && orc != MDB_NOTFOUND) {
 			rc = mfail(a->err, orc, "dataset");
 			goto out;
@@ -514,12 +530,16 @@ delta_node(struct applier *a, const struct fnode *n, uint32_t id, int depth)
 		goto out;
 	}
 	if ((rc = zn_ds_dbi(a->txn, id, false, &dbi)) != 0) {
-		zn_err_set(a->err, -rc, "dataset %u: cannot open", id);
+		zn_err_set(a->err, -rc, "dataset %u: cannot open: %s", id,
+		    rc == -ENOSPC ? "LMDB map or table of databases full" :
+		                    strerror(-rc));
 		goto out;
 	}
 	while ((rc = fop_next(a->f, &rd, &left, &op)) > 0) {
 		MDB_val key = { op.o.klen, (void *)(uintptr_t)op.o.key }, val;
 		struct fent se;
+
+		tick(a);
 		uint8_t vb[16 + 4];
 		size_t vl = 0;
 
@@ -715,10 +735,9 @@ apply_snapshot(struct applier *a)
 	size_t nold = 0, i, j;
 	int rc;
 
-	rc = zone_ids(a->txn, a->db, a->zone, &old, &nold, NULL);
+	rc = zone_ids(a->txn, a->db, a->zone, &old, &nold, a->err);
 	if (rc != 0 && rc != -ENOENT)
-		return zn_err_set(a->err, -rc, "zone %s: damaged record",
-		    a->zone);
+		return rc; /* damaged, out of memory, an LMDB error */
 	ids = calloc(f->nnode, sizeof(*ids));
 	used = calloc(nold ? nold : 1, sizeof(*used));
 	if (ids == NULL || used == NULL) {
@@ -735,9 +754,11 @@ apply_snapshot(struct applier *a)
 
 			if (used[i] || !owned(a, old[i]))
 				continue;
-			if (zn_dsrec_get(a->txn, a->db, old[i], &rec, NULL) !=
-			    0)
-				continue;
+			rc = zn_dsrec_get(a->txn, a->db, old[i], &rec, a->err);
+			if (rc == -ENOMEM)
+				goto out;
+			if (rc != 0)
+				continue; /* damaged: not reused */
 			same = rec.spec != NULL &&
 			    strlen(rec.spec) == n->speclen &&
 			    memcmp(rec.spec, n->spec, n->speclen) == 0 &&
@@ -820,6 +841,17 @@ zn_feed_apply_mem(struct zn_db *db, const char *zone, const uint8_t *snap,
     const struct zn_feed_target *t, int64_t now, struct zn_feed_stats *st,
     struct zn_err *err)
 {
+	return zn_feed_apply_mem_progress(db, zone, snap, snaplen, delta,
+	    deltalen, t, now, NULL, st, err);
+}
+
+int
+zn_feed_apply_mem_progress(struct zn_db *db, const char *zone,
+    const uint8_t *snap, size_t snaplen, const uint8_t *delta, size_t deltalen,
+    const struct zn_feed_target *t, int64_t now,
+    const struct zn_feed_progress *pg, struct zn_feed_stats *st,
+    struct zn_err *err)
+{
 	struct ffile fs, fd;
 	struct applier a;
 	struct zn_feed_stats dummy;
@@ -894,6 +926,11 @@ zn_feed_apply_mem(struct zn_db *db, const char *zone, const uint8_t *snap,
 	a.err = err;
 	a.zone = zone;
 	a.st = st;
+	a.pg = pg;
+	a.total = (have_s ? fs.entries : 0) +
+	    (have_d ? fd.nadd + fd.ndel + fd.nset : 0);
+	if (pg != NULL && pg->fn != NULL)
+		pg->fn(pg->ctx, 0, a.total);
 	if ((a.zw = zn_writer_new(a.txn, db, err)) == NULL) {
 		rc = -EIO;
 		goto abort;
@@ -974,6 +1011,8 @@ zn_feed_apply_mem(struct zn_db *db, const char *zone, const uint8_t *snap,
 		goto abort;
 	if ((rc = zn_writer_finish(a.zw)) != 0)
 		goto abort;
+	if (pg != NULL && pg->fn != NULL)
+		pg->fn(pg->ctx, a.total, a.total);
 	rc = mdb_txn_commit(a.txn);
 	a.txn = NULL;
 	if (rc != 0) {
@@ -1155,6 +1194,16 @@ zn_feed_apply_files(struct zn_db *db, const struct zn_feed_manifest *m,
     const char *dir, const struct zn_feed_file *const *files, size_t nfiles,
     int64_t now, struct zn_feed_stats *st, struct zn_err *err)
 {
+	return zn_feed_apply_files_progress(db, m, dir, files, nfiles, now,
+	    NULL, st, err);
+}
+
+int
+zn_feed_apply_files_progress(struct zn_db *db, const struct zn_feed_manifest *m,
+    const char *dir, const struct zn_feed_file *const *files, size_t nfiles,
+    int64_t now, const struct zn_feed_progress *pg, struct zn_feed_stats *st,
+    struct zn_err *err)
+{
 	struct zn_feed_target t;
 	uint8_t *snap = NULL, *delta = NULL;
 	size_t sl = 0, dl = 0, i;
@@ -1186,8 +1235,8 @@ zn_feed_apply_files(struct zn_db *db, const struct zn_feed_manifest *m,
 		t.issued = m->issued;
 		t.expires = m->expires;
 		memcpy(t.keyid, m->keyid, ZN_FEED_KEYID_LEN);
-		rc = zn_feed_apply_mem(db, m->zone, snap, sl, delta, dl, &t,
-		    now, st, err);
+		rc = zn_feed_apply_mem_progress(db, m->zone, snap, sl, delta,
+		    dl, &t, now, pg, st, err);
 	}
 	free(snap);
 	free(delta);

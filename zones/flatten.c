@@ -132,6 +132,12 @@ zn_flat_value(struct zn_flat *f, const uint8_t *v, size_t len, uint32_t *id)
 
 	if (len > VAL_MAX_LEN || f->nval >= UINT32_MAX - 1)
 		return -EINVAL;
+	/* runs of lines with one value (a default) skip the hash */
+	if (f->vlast != 0 && f->vlen[f->vlast - 1] == len &&
+	    memcmp(f->pool + f->voff[f->vlast - 1], v, len) == 0) {
+		*id = f->vlast - 1;
+		return 0;
+	}
 	if (f->nval * 2 >= f->nvhash &&
 	    (rc = vhash_rebuild(f, f->nvhash ? f->nvhash * 2 : 64)) != 0)
 		return rc;
@@ -141,6 +147,7 @@ zn_flat_value(struct zn_flat *f, const uint8_t *v, size_t len, uint32_t *id)
 		if (f->vlen[e - 1] == len &&
 		    memcmp(f->pool + f->voff[e - 1], v, len) == 0) {
 			*id = e - 1;
+			f->vlast = e;
 			return 0;
 		}
 		h = (h + 1) & mask;
@@ -166,6 +173,7 @@ zn_flat_value(struct zn_flat *f, const uint8_t *v, size_t len, uint32_t *id)
 	f->vlen[f->nval] = (uint32_t)len;
 	f->npool += len;
 	f->vhash[h] = (uint32_t)f->nval + 1;
+	f->vlast = f->vhash[h];
 	*id = (uint32_t)f->nval++;
 	return 0;
 }

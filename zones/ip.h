@@ -130,6 +130,7 @@ struct zn_flat {
 	size_t nval, capval;
 	uint32_t *vhash; /* open addressing: id + 1, 0 empty */
 	size_t nvhash;
+	uint32_t vlast; /* the value interned last, + 1 (0: none) */
 
 	uint32_t *uhash; /* unique: block index + 1, 0 empty */
 	size_t nuhash;

@@ -273,6 +273,21 @@ test_rbldnsd_semantics(void **state)
 	free(s);
 	ldns_pkt_free(p);
 
+	/* an NS name outside the zone shares its suffix "test" with it:
+	 * compressed there, as rbldnsd does: header 12 + question 20 + A
+	 * (2 + 10 + 4) + NS (2 + 10 + "ns" "q" pointer 7) + glue from q.test
+	 * (7 + 10 + 4); 96 bytes without */
+	p = askc(&t, "4.3.2.1.r.test", LDNS_RR_TYPE_A, 1, &alen);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(ldns_pkt_arcount(p), 1);
+	assert_int_equal(alen, 88);
+	s = ldns_rdf2str(
+	    ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_authority(p), 0), 0));
+	assert_string_equal(s, "ns.q.test.");
+	free(s);
+	ldns_pkt_free(p);
+
 	/* the same RR from two lines once, with the smaller TTL */
 	p = askc(&t, "dup.q.test", LDNS_RR_TYPE_A, 1, &alen);
 	assert_int_equal(ldns_pkt_ancount(p), 1);

@@ -10,21 +10,26 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <netdb.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "feed.h"
 
 #define LINE_MAX_LEN 4096
 #define ZONES_MAX 4096
@@ -37,6 +42,10 @@ struct zsect {
 	struct cfg_fzone fz; /* the upstream keys */
 	unsigned fwd_line; /* first upstream key, for messages; 0: none */
 	bool has_mode, has_errcodes;
+	/* mode = feed, feed =, key =, files-from = */
+	struct cfg_feed feed;
+	bool is_feed;
+	unsigned mode_line, key_line;
 };
 
 /* State of one INI parse. */
@@ -87,9 +96,13 @@ conf_free(struct config *c)
 		zn_spec_cleanup(&c->specs[i]);
 	free(c->specs);
 	free(c->intervals);
+	free(c->spec_lines);
 	for (i = 0; i < c->nfzones; i++)
 		xfree(c->fzones[i].rewrite);
 	free(c->fzones);
+	for (i = 0; i < c->nfeeds; i++)
+		conf_feed_cleanup(&c->feeds[i]);
+	free(c->feeds);
 	xfree(c->path);
 	xfree(c->database);
 	xfree(c->user);
@@ -107,8 +120,18 @@ conf_free(struct config *c)
 unsigned
 conf_ncpu(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long n;
 
+	/*
+	 * Count the CPUs this process may run on (taskset, cgroup cpusets,
+	 * systemd CPUAffinity=), not the CPUs online in the machine.
+	 */
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		return 1;
 	if (n > CFG_THREADS_MAX)
@@ -567,8 +590,8 @@ zone_upstream_key(struct parse *p, struct zsect *z, const char *name,
 			fz->mode = CFG_FALLBACK;
 		else
 			return perr(p,
-			    "mode: %s: want mirror, forward or "
-			    "mirror+fallback",
+			    "mode: %s: want mirror, forward, "
+			    "mirror+fallback or feed",
 			    v);
 		z->has_mode = true;
 		return 1;
@@ -647,6 +670,54 @@ acct_key(const char *name)
 	return false;
 }
 
+/*
+ * "addr@port" (or addr/port, [v6]@port; port 9153 if left out) with a
+ * numeric address: the HTTP endpoint listens only where it is told.
+ */
+static int
+http_addr(const char *v, struct cfg_addr *a, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	char buf[128], *host = buf, *port = NULL, *sep;
+	int rc;
+
+	if (strlen(v) >= sizeof(buf))
+		return seterr(err, errlen, EINVAL, "%.64s...: too long", v);
+	strcpy(buf, v);
+	if ((sep = strrchr(buf, '@')) != NULL ||
+	    (sep = strrchr(buf, '/')) != NULL) {
+		*sep = '\0';
+		port = sep + 1;
+	}
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		host++;
+	}
+	if (*host == '\0' || (port != NULL && *port == '\0'))
+		return seterr(err, errlen, EINVAL,
+		    "%s: want addr@port, such as 127.0.0.1@9153", v);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if ((rc = getaddrinfo(host, port ? port : "9153", &hints, &res)) != 0)
+		return seterr(err, errlen, EINVAL,
+		    "%s: %s (want a numeric addr@port, such as "
+		    "127.0.0.1@9153)",
+		    v, gai_strerror(rc));
+	if (res->ai_addrlen > sizeof(a->ss) ||
+	    (res->ai_family != AF_INET && res->ai_family != AF_INET6)) {
+		freeaddrinfo(res);
+		return seterr(err, errlen, EINVAL, "%s: not an IP address", v);
+	}
+	memset(a, 0, sizeof(*a));
+	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+	a->len = res->ai_addrlen;
+	snprintf(a->text, sizeof(a->text), "%.40s port %.6s", host,
+	    port ? port : "9153");
+	freeaddrinfo(res);
+	return 0;
+}
+
 static int
 server_key(struct parse *p, const char *name, const char *v)
 {
@@ -670,6 +741,10 @@ server_key(struct parse *p, const char *name, const char *v)
 		return set_str(p, &c->user, name, v);
 	} else if (strcmp(name, "control") == 0) {
 		return set_str(p, &c->control, name, v);
+	} else if (strcmp(name, "http") == 0) {
+		if (http_addr(v, &c->http, msg, sizeof(msg)) != 0)
+			return perr(p, "http: %s", msg);
+		c->has_http = true;
 	} else if (strcmp(name, "ttl") == 0) {
 		if (conf_parse_ttl(v, &c->ttl_def, &c->ttl_min, &c->ttl_max) !=
 		    0)
@@ -744,6 +819,92 @@ abs_files(const char *dir, const char *files)
 	return out;
 }
 
+/* An rsync source ("rsync://...", "host::module", "host:path"). */
+static bool
+remote_source(const char *s)
+{
+	const char *colon = strchr(s, ':'), *slash = strchr(s, '/');
+
+	if (strncmp(s, "rsync://", 8) == 0)
+		return true;
+	return colon != NULL && (slash == NULL || colon < slash);
+}
+
+/* v as a path, relative to the config's directory; NULL: no memory. */
+static char *
+conf_path(const struct parse *p, const char *v)
+{
+	char *s;
+
+	if (*v == '/')
+		return strdup(v);
+	if (asprintf(&s, "%s/%s", p->dir, v) == -1)
+		return NULL;
+	return s;
+}
+
+/* mode = feed, feed, key and files-from: 1 taken, 0 error, -1 not ours. */
+static int
+zone_feed_key(struct parse *p, struct zsect *z, const char *name, const char *v)
+{
+	struct cfg_feed *f = &z->feed;
+	const char *q;
+	char *s;
+
+	if (strcmp(name, "mode") == 0 && strcasecmp(v, "feed") == 0) {
+		if (z->has_mode)
+			return perr(p, "mode: given twice");
+		z->has_mode = true;
+		z->is_feed = true;
+		z->mode_line = p->line;
+		return 1;
+	}
+	if (strcmp(name, "feed") != 0 && strcmp(name, "files-from") != 0 &&
+	    strcmp(name, "key") != 0)
+		return -1;
+	if (*v == '\0')
+		return perr(p, "%s: empty", name);
+	for (q = v; *q != '\0'; q++)
+		if ((unsigned char)*q < ' ' || *q == 0x7f)
+			return perr(p, "%s: control character in the value",
+			    name);
+	if (strcmp(name, "key") == 0) {
+		if (f->nkeys >= CFG_FEED_KEYS_MAX)
+			return perr(p, "key: more than %d", CFG_FEED_KEYS_MAX);
+		if ((f->keys[f->nkeys] = conf_path(p, v)) == NULL)
+			return perr(p, "out of memory");
+		f->key_lines[f->nkeys++] = p->line;
+		if (z->key_line == 0)
+			z->key_line = p->line;
+		return 1;
+	}
+	if (f->source != NULL)
+		return perr(p,
+		    "%s: a zone has one feed or files-from, given twice", name);
+	/* rsync would take a leading '-' for an option */
+	if (*v == '-')
+		return perr(p, "%s: %s: must not start with '-'", name, v);
+	s = remote_source(v) ? strdup(v) : conf_path(p, v);
+	if (s == NULL)
+		return perr(p, "out of memory");
+	f->source = s;
+	f->files_from = strcmp(name, "files-from") == 0;
+	f->line = p->line;
+	return 1;
+}
+
+void
+conf_feed_cleanup(struct cfg_feed *f)
+{
+	size_t i;
+
+	xfree(f->source);
+	f->source = NULL;
+	for (i = 0; i < f->nkeys; i++)
+		xfree(f->keys[i]);
+	f->nkeys = 0;
+}
+
 static int
 zone_key(struct parse *p, const char *zname, const char *name, const char *v)
 {
@@ -753,6 +914,7 @@ zone_key(struct parse *p, const char *zname, const char *name, const char *v)
 	const char *colon;
 	size_t i;
 	int *nz, rc;
+	unsigned *sl;
 	uint32_t t;
 
 	for (i = 0; i < p->nzs; i++)
@@ -775,6 +937,8 @@ zone_key(struct parse *p, const char *zname, const char *name, const char *v)
 		z->fz.neg_ttl = CFG_NEGTTL_DEFAULT;
 		p->nzs++;
 	}
+	if ((rc = zone_feed_key(p, z, name, v)) >= 0)
+		return rc;
 	if ((rc = zone_upstream_key(p, z, name, v)) >= 0)
 		return rc;
 	if (strcmp(name, "check-interval") == 0) {
@@ -803,6 +967,11 @@ zone_key(struct parse *p, const char *zname, const char *name, const char *v)
 		return perr(p, "dataset: %s", msg);
 	}
 	free(spec);
+	sl = reallocarray(c->spec_lines, c->nspecs, sizeof(*sl));
+	if (sl == NULL)
+		return perr(p, "out of memory");
+	c->spec_lines = sl;
+	c->spec_lines[c->nspecs - 1] = p->line;
 	nz = reallocarray(p->spec_zone, c->nspecs, sizeof(*nz));
 	if (nz == NULL)
 		return perr(p, "out of memory");
@@ -836,6 +1005,113 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	return perr(p, "[%s]: unknown section", section);
 }
 
+/* A zone's name as stored: lower-case, no trailing dot. */
+static void
+lower_name(const char *name, char out[ZN_NAME_MAX + 1])
+{
+	size_t k, len = strlen(name);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	for (k = 0; k < len && k < ZN_NAME_MAX; k++)
+		out[k] = (char)tolower((unsigned char)name[k]);
+	out[k] = '\0';
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL ? s + 1 : path;
+}
+
+/* What mode = feed, feed, key and files-from need (zone zi). */
+static int
+check_feed_zone(struct parse *p, struct zsect *z, size_t zi, bool any,
+    char *err, size_t errlen)
+{
+	struct config *c = p->c;
+	const struct cfg_feed *f = &z->feed;
+	char name[ZN_NAME_MAX + 1];
+	size_t j, k, a, b;
+
+	if (z->is_feed) {
+		lower_name(z->name, name);
+		if (!zn_feed_zone_ok(name))
+			return seterr(err, errlen, EINVAL,
+			    "%s:%u: [zone %s]: mode: not a name a feed can "
+			    "carry",
+			    p->path, z->mode_line, z->name);
+		if (any)
+			return seterr(err, errlen, EINVAL,
+			    "%s:%u: [zone %s]: dataset: a zone with mode = "
+			    "feed has none (zonesync writes its data)",
+			    p->path, z->mode_line, z->name);
+		if (z->fwd_line != 0)
+			return seterr(err, errlen, EINVAL,
+			    "%s:%u: [zone %s]: upstream settings need mode = "
+			    "forward or mirror+fallback, not feed",
+			    p->path, z->fwd_line, z->name);
+		if (f->source == NULL)
+			return seterr(err, errlen, EINVAL,
+			    "%s:%u: [zone %s]: feed: mode = feed needs one",
+			    p->path, z->mode_line, z->name);
+		if (f->files_from)
+			return seterr(err, errlen, EINVAL,
+			    "%s:%u: [zone %s]: files-from: not with mode = "
+			    "feed (feed = names its source)",
+			    p->path, f->line, z->name);
+		if (f->nkeys == 0)
+			return seterr(err, errlen, EINVAL,
+			    "%s:%u: [zone %s]: key: mode = feed needs at "
+			    "least one",
+			    p->path, z->mode_line, z->name);
+		return 0;
+	}
+	if (f->source != NULL && !f->files_from)
+		return seterr(err, errlen, EINVAL,
+		    "%s:%u: [zone %s]: feed: needs mode = feed", p->path,
+		    f->line, z->name);
+	if (f->nkeys > 0)
+		return seterr(err, errlen, EINVAL,
+		    "%s:%u: [zone %s]: key: needs mode = feed", p->path,
+		    z->key_line, z->name);
+	if (f->source == NULL)
+		return 0;
+	if (z->fz.mode == CFG_FORWARD || !any)
+		return seterr(err, errlen, EINVAL,
+		    "%s:%u: [zone %s]: files-from: the zone has no datasets "
+		    "to fetch",
+		    p->path, f->line, z->name);
+	/* files are fetched by basename: two files may not share one */
+	for (j = 0; j < c->nspecs; j++) {
+		if (p->spec_zone[j] != (int)zi)
+			continue;
+		for (a = 0; a < c->specs[j].nfiles; a++)
+			for (k = 0; k <= j; k++) {
+				if (p->spec_zone[k] != (int)zi)
+					continue;
+				for (b = 0; b < c->specs[k].nfiles; b++) {
+					const char *x = c->specs[j].filev[a],
+					           *y = c->specs[k].filev[b];
+
+					if ((k == j && b >= a) ||
+					    strcmp(x, y) == 0 ||
+					    strcmp(base_name(x),
+					        base_name(y)) != 0)
+						continue;
+					return seterr(err, errlen, EINVAL,
+					    "%s:%u: [zone %s]: files-from: "
+					    "%s and %s have the same name",
+					    p->path, c->spec_lines[j], z->name,
+					    y, x);
+				}
+			}
+	}
+	return 0;
+}
+
 /*
  * Whole-file checks of the zones: what each mode needs, then the zones
  * with upstreams into c->fzones (their rewrite strings move there).
@@ -844,7 +1120,8 @@ static int
 check_zones(struct parse *p, char *err, size_t errlen)
 {
 	struct config *c = p->c;
-	size_t i, j, n = 0;
+	size_t i, j, n = 0, nfeed = 0, nfmode = 0;
+	int rc;
 
 	for (i = 0; i < p->nzs; i++) {
 		struct zsect *z = &p->zs[i];
@@ -855,6 +1132,14 @@ check_zones(struct parse *p, char *err, size_t errlen)
 				any = true;
 				has |= c->specs[j].type != ZN_ACL;
 			}
+		if ((rc = check_feed_zone(p, z, i, any, err, errlen)) != 0)
+			return rc;
+		if (z->feed.source != NULL)
+			nfeed++;
+		if (z->is_feed) {
+			nfmode++;
+			continue;
+		}
 		switch (z->fz.mode) {
 		case CFG_MIRROR:
 			if (z->fwd_line != 0)
@@ -871,7 +1156,7 @@ check_zones(struct parse *p, char *err, size_t errlen)
 				    "both)",
 				    p->path, z->name);
 			has = true;
-			/* FALLTHROUGH */
+			__attribute__((fallthrough));
 		case CFG_FALLBACK:
 			if (z->fz.nupstream == 0)
 				return seterr(err, errlen, EINVAL,
@@ -899,6 +1184,24 @@ check_zones(struct parse *p, char *err, size_t errlen)
 		return seterr(err, errlen, EINVAL,
 		    "%s: more than %d zones with upstreams", p->path,
 		    CFG_FZONES_MAX);
+	if (n + nfmode > CFG_FZONES_MAX)
+		return seterr(err, errlen, EINVAL,
+		    "%s: more than %d zones with upstreams or mode = feed",
+		    p->path, CFG_FZONES_MAX);
+	if (nfeed > 0 && (c->feeds = calloc(nfeed, sizeof(*c->feeds))) == NULL)
+		return seterr(err, errlen, ENOMEM, "%s: out of memory",
+		    p->path);
+	for (i = 0; i < p->nzs; i++) {
+		struct zsect *z = &p->zs[i];
+		struct cfg_feed *f;
+
+		if (z->feed.source == NULL)
+			continue;
+		f = &c->feeds[c->nfeeds++];
+		*f = z->feed;
+		memset(&z->feed, 0, sizeof(z->feed));
+		lower_name(z->name, f->name);
+	}
 	if (n == 0)
 		return 0;
 	if ((c->fzones = calloc(n, sizeof(*c->fzones))) == NULL)
@@ -925,6 +1228,94 @@ check_zones(struct parse *p, char *err, size_t errlen)
 		if (fz->ttl_max == 0)
 			fz->ttl_max = c->ttl_max;
 		c->nfzones++;
+	}
+	return 0;
+}
+
+/* Whether zone has files-from = (its files may not exist yet). */
+static bool
+files_from(const struct config *c, const char *zone)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfeeds; i++)
+		if (c->feeds[i].files_from &&
+		    strcmp(c->feeds[i].name, zone) == 0)
+			return true;
+	return false;
+}
+
+int
+conf_check_files(const struct config *c, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t i, j;
+	unsigned line;
+	int fd, e;
+
+	for (i = 0; i < c->nspecs; i++) {
+		line = c->spec_lines != NULL ? c->spec_lines[i] : 0;
+		for (j = 0; j < c->specs[i].nfiles; j++) {
+			const char *f = c->specs[i].filev[j];
+
+			e = 0;
+			if ((fd = open(f, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) ==
+			    -1)
+				e = errno;
+			else {
+				if (fstat(fd, &st) == -1)
+					e = errno;
+				else if (S_ISDIR(st.st_mode))
+					e = EISDIR;
+				close(fd);
+			}
+			if (e == ENOENT && files_from(c, c->specs[i].zone))
+				continue; /* zonesync -c fetches it */
+			if (e != 0)
+				return seterr(err, errlen, e,
+				    "%s:%u: dataset: %s: %s",
+				    c->path != NULL ? c->path : "-", line, f,
+				    strerror(e));
+		}
+	}
+	return 0;
+}
+
+int
+conf_check_feeds(const struct config *c, char *err, size_t errlen)
+{
+	const char *path = c->path != NULL ? c->path : "-";
+	struct zn_feed_pubkey pk;
+	struct zn_err e;
+	struct stat st;
+	char dir[PATH_MAX];
+	size_t i, k;
+
+	for (i = 0; i < c->nfeeds; i++) {
+		const struct cfg_feed *f = &c->feeds[i];
+		const char *key = f->files_from ? "files-from" : "feed";
+
+		for (k = 0; k < f->nkeys; k++)
+			if (zn_feed_pubkey_load(f->keys[k], &pk, &e) != 0)
+				return seterr(err, errlen, EINVAL,
+				    "%s:%u: key: %s", path, f->key_lines[k],
+				    e.msg);
+		if (remote_source(f->source))
+			continue;
+		if (stat(f->source, &st) == -1)
+			return seterr(err, errlen, errno, "%s:%u: %s: %s: %s",
+			    path, f->line, key, f->source, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return seterr(err, errlen, ENOTDIR,
+			    "%s:%u: %s: %s: not a directory", path, f->line,
+			    key, f->source);
+		if (f->files_from)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", f->source, f->name);
+		if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+			return seterr(err, errlen, ENOENT,
+			    "%s:%u: feed: %s: no directory %s for the zone",
+			    path, f->line, f->source, f->name);
 	}
 	return 0;
 }
@@ -1032,6 +1423,7 @@ out_free:
 	for (i = 0; i < p.nzs; i++) {
 		free(p.zs[i].name);
 		free(p.zs[i].fz.rewrite);
+		conf_feed_cleanup(&p.zs[i].feed);
 	}
 	free(p.zs);
 	free(p.spec_zone);

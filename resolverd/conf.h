@@ -47,6 +47,26 @@
  *   ttl-min = 0                  ; clamps of forwarded TTLs; default:
  *   ttl-max = 1d                 ; [server] ttl's min and max
  *   negative-ttl = 3h            ; cap of negative TTLs (RFC 2308)
+ *
+ *   [zone bl.example]            ; a zone whose data zonesync writes
+ *   mode = feed                  ; from a signed feed (zones/feed.h):
+ *                                ; no datasets; the daemon's imports
+ *                                ; keep it; SERVFAIL until first synced
+ *   feed = /srv/feed             ; the feed directory (holding
+ *                                ; <zone>/manifest), rsync://host/mod/path
+ *                                ; or host:path; fetched by zonesync -c
+ *   key = keys/bl.pub            ; trusted public key, repeatable (key
+ *                                ; rollover: the old and the new one)
+ *
+ *   [zone zen.spamhaus.org]      ; a mirror of unsigned rbldnsd files:
+ *   dataset = ip4set:/var/lib/resolverd/files/sbl.txt
+ *   files-from = rsync://rsync.example/zen  ; or host:path or a local
+ *                                ; directory: zonesync -c fetches each
+ *                                ; dataset file by its basename from
+ *                                ; there, then imports them as a diff
+ *
+ * Relative key files and local feed or files-from directories are taken
+ * from the config's directory, like dataset files.
  */
 #ifndef RESOLVERD_CONF_H
 #define RESOLVERD_CONF_H
@@ -91,6 +111,22 @@ struct cfg_net4 {
 	uint32_t net, mask;
 };
 
+#define CFG_FEED_KEYS_MAX 16 /* key = lines per feed zone */
+
+/*
+ * A zone zonesync -c updates: mode = feed (source and keys), or a mirror
+ * whose dataset files come from files-from (keys unused).
+ */
+struct cfg_feed {
+	char name[ZN_NAME_MAX + 1]; /* lower-case, no trailing dot */
+	bool files_from; /* else mode = feed */
+	char *source; /* feed = or files-from = */
+	char *keys[CFG_FEED_KEYS_MAX];
+	unsigned key_lines[CFG_FEED_KEYS_MAX];
+	size_t nkeys;
+	unsigned line; /* of the source, for messages */
+};
+
 /* A zone answered by upstream servers: mode forward or mirror+fallback. */
 struct cfg_fzone {
 	char name[ZN_NAME_MAX + 1]; /* lower-case, no trailing dot */
@@ -117,6 +153,8 @@ struct config {
 	char *user; /* NULL: none configured */
 	char *group; /* drop-in "-u user:group" */
 	char *control; /* control socket path (later issues) */
+	struct cfg_addr http; /* http = addr@port: /metrics, /healthz */
+	bool has_http;
 	uint32_t ttl_def, ttl_min, ttl_max;
 	uint16_t edns_size;
 	char *version; /* NULL: version.bind REFUSED */
@@ -129,10 +167,14 @@ struct config {
 	struct zn_spec *specs;
 	unsigned *intervals;
 	size_t nspecs;
+	unsigned *spec_lines; /* INI line of each spec; NULL in drop-in mode */
 
 	/* zones with upstream servers, and their answers' cache */
 	struct cfg_fzone *fzones;
 	size_t nfzones;
+	/* zones zonesync -c updates: mode = feed, and files-from mirrors */
+	struct cfg_feed *feeds;
+	size_t nfeeds;
 	size_t cache_size; /* bytes */
 
 	/* drop-in mode only */
@@ -180,7 +222,25 @@ int conf_add_listen(struct config *c, const char *spec, int family, size_t max,
 int conf_add_spec(struct config *c, const char *spec, unsigned interval,
     char *err, size_t errlen);
 
-/* Number of online CPUs, at least 1 and at most CFG_THREADS_MAX. */
+/* Free what a cfg_feed holds (not f itself). */
+void conf_feed_cleanup(struct cfg_feed *f);
+
+/* CPUs in our affinity mask, at least 1 and at most CFG_THREADS_MAX. */
 unsigned conf_ncpu(void);
+
+/*
+ * resolverd -n: every dataset file exists and can be read.  0, or a
+ * negative errno with "file:line: dataset: FILE: why" in err (the first
+ * failure).
+ */
+int conf_check_files(const struct config *c, char *err, size_t errlen);
+
+/*
+ * resolverd -n for the zones zonesync -c updates: every key file loads,
+ * a local feed directory holds the zone's directory, a local files-from
+ * directory exists.  0, or a negative errno with "file:line: key: why"
+ * in err (the first failure).  A feed not synced yet is no error.
+ */
+int conf_check_feeds(const struct config *c, char *err, size_t errlen);
 
 #endif /* RESOLVERD_CONF_H */

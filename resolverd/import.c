@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed.h"
 #include "log.h"
 
 #define WARN_MAX 100 /* warnings logged per dataset load */
@@ -41,6 +42,10 @@ struct import {
 	size_t *dsi; /* dataset of spec i */
 	struct dset *d;
 	size_t nd;
+	char **keep; /* zones zonesync writes (mode = feed): never dropped */
+	size_t nkeep;
+	char **ff; /* files-from zones: a missing file is not fetched yet */
+	size_t nff;
 };
 
 /* Context of the warning callback for one load. */
@@ -97,13 +102,78 @@ free_set(struct zn_spec *specs, size_t n, size_t *dsi, struct dset *d,
 	free(d);
 }
 
+static void
+free_keep(char **keep, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(keep[i]);
+	free(keep);
+}
+
 void
 import_free(struct import *im)
 {
 	if (im == NULL)
 		return;
 	free_set(im->specs, im->n, im->dsi, im->d, im->nd);
+	free_keep(im->keep, im->nkeep);
+	free_keep(im->ff, im->nff);
 	free(im);
+}
+
+static char **
+copy_names(const char *const *v, size_t n)
+{
+	char **nk;
+	size_t i;
+
+	if ((nk = calloc(n + 1, sizeof(*nk))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((nk[i] = strdup(v[i])) == NULL) {
+			free_keep(nk, i);
+			return NULL;
+		}
+	return nk;
+}
+
+int
+import_keep(struct import *im, const char *const *zones, size_t n,
+    const char *const *ffzones, size_t nff)
+{
+	struct zn_feed_state fs;
+	struct zn_err err;
+	char **nk, **nf;
+	size_t i;
+	int rc;
+
+	if ((nk = copy_names(zones, n)) == NULL)
+		return -ENOMEM;
+	if ((nf = copy_names(ffzones, nff)) == NULL) {
+		free_keep(nk, n);
+		return -ENOMEM;
+	}
+	free_keep(im->keep, im->nkeep);
+	im->keep = nk;
+	im->nkeep = n;
+	free_keep(im->ff, im->nff);
+	im->ff = nf;
+	im->nff = nff;
+	for (i = 0; i < n; i++) {
+		rc = zn_feed_state_get(im->db, zones[i], &fs, &err);
+		if (rc == -ENOENT)
+			log_warnx("zone %s: mode = feed, never synced: "
+			          "SERVFAIL until zonesync -c writes it",
+			    zones[i]);
+		else if (rc != 0)
+			log_warnx("zone %s: feed state: %s", zones[i], err.msg);
+		else
+			log_info("zone %s: feed serial %llu", zones[i],
+			    (unsigned long long)fs.serial);
+	}
+	return 0;
 }
 
 static bool
@@ -258,6 +328,32 @@ count_entries(const struct zn_dataset *ds)
 	for (i = 0; i < ds->nsubsets; i++)
 		n += ds->subsets[i].ds->nent;
 	return n;
+}
+
+/*
+ * A dataset of a files-from zone with a file that does not exist yet:
+ * zonesync -c has not fetched it.  Not an error; it loads once it is
+ * there.
+ */
+static bool
+awaiting(const struct import *im, const struct dset *d)
+{
+	struct zn_fileid id;
+	size_t i, k;
+
+	for (i = 0; i < im->n; i++) {
+		if (im->d + im->dsi[i] != d)
+			continue;
+		for (k = 0; k < im->nff; k++)
+			if (strcmp(im->specs[i].zone, im->ff[k]) == 0)
+				break;
+		if (k == im->nff)
+			return false; /* some zone wants it now */
+	}
+	for (i = 0; i < d->spec->nfiles; i++)
+		if (zn_fileid_stat(d->spec->filev[i], &id) == -ENOENT)
+			return true;
+	return false;
 }
 
 /* Read dataset d; false (logged) if it failed. */
@@ -435,6 +531,8 @@ import_run(struct import *im, bool force, time_t now)
 			d->next = now + d->interval;
 		if ((rc = check(im, d)) != 0)
 			goto out;
+		if (d->changed && !force && !d->stored && awaiting(im, d))
+			d->changed = false; /* nothing to do until it arrives */
 		any = any || d->changed;
 	}
 	if (!any && !force)
@@ -446,6 +544,13 @@ import_run(struct import *im, bool force, time_t now)
 
 		if (!d->checked && (rc = check(im, d)) != 0)
 			goto out;
+		if (d->changed && !d->ds && !d->stored && awaiting(im, d)) {
+			if (force)
+				log_info("%s:%s: not fetched yet (files-from: "
+				         "zonesync -c fetches it)",
+				    dsname(d), d->spec->files);
+			continue;
+		}
 		if (d->changed && !d->ds && !load(im, d)) {
 			d->failed = true;
 			failed = true;
@@ -455,8 +560,8 @@ import_run(struct import *im, bool force, time_t now)
 	/* 3: one write transaction naming every zone */
 	if ((rc = build_set(im, &w)) != 0)
 		goto out;
-	rc = zn_db_replace_flags(im->db, w.specs, w.ds, w.n, ZN_REPLACE_ALL,
-	    &st, &err);
+	rc = zn_db_replace_keep(im->db, w.specs, w.ds, w.n, ZN_REPLACE_ALL,
+	    (const char *const *)im->keep, im->nkeep, &st, &err);
 	if (rc != 0) {
 		log_warnx("database: %s; keeping the old data", err.msg);
 		goto out;

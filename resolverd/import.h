@@ -9,7 +9,8 @@
  * stat() per file: only a dataset whose files changed (or cannot be
  * stat()ed) is read again, and the write names every configured zone
  * (ZN_REPLACE_ALL), so zones no longer configured are dropped with the
- * datasets only they used.  A dataset that fails to load keeps its old
+ * datasets only they used; the zones zonesync writes (mode = feed) are
+ * named in a keep-list instead and never touched.  A dataset that fails to load keeps its old
  * data (rbldnsd would answer SERVFAIL) and is retried at the next check;
  * a zone that cannot be built at all keeps its stored definition.  Runs
  * in the main thread only.
@@ -37,6 +38,18 @@ void import_free(struct import *im);
  */
 int import_set(struct import *im, const struct zn_spec *specs,
     const unsigned *intervals, size_t n);
+
+/*
+ * The zones (lower-case, no trailing dot) configured with mode = feed:
+ * the imports keep them as zonesync wrote them.  Each one not synced yet
+ * is logged (once per call: it answers SERVFAIL until it is).  ffzones
+ * are the zones with files-from: a dataset only they use whose file does
+ * not exist yet (and that the database does not hold) is not an error,
+ * just not served until zonesync -c has fetched it.  The names are
+ * copied.  0 or -ENOMEM.
+ */
+int import_keep(struct import *im, const char *const *zones, size_t n,
+    const char *const *ffzones, size_t nff);
 
 /*
  * Check the datasets that are due (all when force is set), read those

@@ -47,6 +47,7 @@
 #include "compat.h"
 #include "conf.h"
 #include "control.h"
+#include "http.h"
 #include "import.h"
 #include "listen.h"
 #include "log.h"
@@ -80,6 +81,8 @@ struct resolverd {
 	time_t next_acct_save;
 	struct upstream *up; /* forwarding and its cache (upstream.c) */
 	struct query_fwd fwd[QUERY_FWD_MAX]; /* the query_cfg's zones */
+	struct http *http; /* /metrics and /healthz, or NULL */
+	struct rd_status status; /* for them and "resolverctl zones" */
 };
 
 static void
@@ -92,11 +95,32 @@ usage(void)
 	exit(2);
 }
 
+/* The imports keep the zones with mode = feed: zonesync writes them. */
+static int
+keep_feed_zones(struct import *im, const struct config *c)
+{
+	const char **names;
+	size_t i, n = 0, nff = 0;
+	int rc;
+
+	if ((names = calloc(c->nfeeds + 1, sizeof(*names))) == NULL)
+		return -ENOMEM;
+	/* mode = feed first, then the files-from zones from the end */
+	for (i = 0; i < c->nfeeds; i++)
+		if (!c->feeds[i].files_from)
+			names[n++] = c->feeds[i].name;
+		else
+			names[c->nfeeds - ++nff] = c->feeds[i].name;
+	rc = import_keep(im, names, n, names + n, nff);
+	free(names);
+	return rc;
+}
+
 static struct query_cfg
 query_cfg_of(const struct config *c, struct query_fwd *fwd)
 {
 	struct query_cfg qc;
-	size_t i;
+	size_t i, j;
 
 	memset(&qc, 0, sizeof(qc));
 	/* the zones with upstreams (listen_set_cfg copies them) */
@@ -113,6 +137,21 @@ query_cfg_of(const struct config *c, struct query_fwd *fwd)
 		    QUERY_FWD_FORWARD :
 		    QUERY_FWD_FALLBACK;
 		fwd[i].grace = c->fzones[i].grace;
+	}
+	/* then the zones with mode = feed: SERVFAIL until synced */
+	for (j = 0; j < c->nfeeds && i < QUERY_FWD_MAX; j++) {
+		const char *d;
+
+		if (c->feeds[j].files_from)
+			continue;
+		memset(&fwd[i], 0, sizeof(fwd[i]));
+		snprintf(fwd[i].name, sizeof(fwd[i].name), "%s",
+		    c->feeds[j].name);
+		fwd[i].nlabels = 1;
+		for (d = fwd[i].name; (d = strchr(d, '.')) != NULL; d++)
+			fwd[i].nlabels++;
+		fwd[i].mode = QUERY_FWD_FEED;
+		i++;
 	}
 	qc.fwd = fwd;
 	qc.nfwd = i;
@@ -480,10 +519,34 @@ open_db(const char *dir)
 	return db;
 }
 
+/* "resolverctl zones" */
+static void
+write_zone_states(void *arg, FILE *f, bool json)
+{
+	struct resolverd *rd = arg;
+
+	zstates_write(rd->db, rd->acct, &rd->status, f, json);
+}
+
+/* import_run, noting the outcome for /healthz and "zones". */
+static int
+rd_import(struct resolverd *rd, bool force, time_t now)
+{
+	int rc = import_run(rd->imp, force, now);
+
+	/* a check that wrote nothing tells nothing (maybe none was due),
+	 * unless every dataset was checked */
+	if (rc < 0)
+		rd->status.import_fail = (int64_t)now;
+	else if (rc > 0 || force)
+		rd->status.import_ok = (int64_t)now;
+	return rc;
+}
+
 static void
 initial_import(struct resolverd *rd)
 {
-	int rc = import_run(rd->imp, true, time(NULL));
+	int rc = rd_import(rd, true, time(NULL));
 
 	if (rc < 0 && !rd->conf->quick)
 		fatalx("zone load failed, exiting (use -q to start anyway)");
@@ -586,12 +649,14 @@ apply_config(struct resolverd *rd, struct config *nc)
 		log_warn("reload: query-log %s (the old log stays open)",
 		    nc->query_log);
 	}
-	if (import_set(rd->imp, nc->specs, nc->intervals, nc->nspecs) != 0)
+	if (import_set(rd->imp, nc->specs, nc->intervals, nc->nspecs) != 0 ||
+	    keep_feed_zones(rd->imp, nc) != 0)
 		log_warnx("reload: out of memory; the datasets stay as they "
 		          "were");
 	rd->conf = nc;
+	rd->status.conf = nc;
 	conf_free(oc);
-	import_run(rd->imp, true, time(NULL));
+	rd_import(rd, true, time(NULL));
 	log_info("configuration reloaded");
 }
 
@@ -614,7 +679,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			errno = -rc;
 			log_warn("%s", rd->conf->query_log);
 		}
-		import_run(rd->imp, true, time(NULL));
+		rd_import(rd, true, time(NULL));
 	} else if (conf_load(rd->conf->path, &nc, err, sizeof(err)) != 0)
 		log_warnx("reload: %s; keeping the old configuration", err);
 	else if (acct_reload(rd, nc->path, err, sizeof(err)) != 0) {
@@ -712,7 +777,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	qlog_flush(rd->qlog);
 	if (rd->imp != NULL)
-		import_run(rd->imp, false, now);
+		rd_import(rd, false, now);
 	if (c->stats_file != NULL && c->check_interval > 0 &&
 	    now >= rd->next_stats) {
 		write_stats(rd, now, false);
@@ -755,6 +820,7 @@ serve(struct resolverd *rd)
 	sigaddset(&later, SIGUSR1);
 	sigaddset(&later, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &later, &old);
+	rd->status.start = (int64_t)time(NULL); /* for /metrics */
 	if ((rc = listen_open(c->listen, c->nlisten, c->threads, &rd->listen,
 	         err, sizeof(err))) != 0)
 		fatalx("%s", err);
@@ -790,6 +856,9 @@ serve(struct resolverd *rd)
 	if (c->control != NULL &&
 	    (rd->ctl = control_open(c->control, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	if (c->has_http &&
+	    (rd->http = http_open(&c->http, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	/* everything is open: from here on, no privileges */
 	drop_privileges(rd);
 
@@ -811,7 +880,8 @@ serve(struct resolverd *rd)
 	listen_set_cfg(rd->listen, &qc);
 	if ((rd->imp = import_new(rd->db, c->host_bits_ok, c->no_gunzip)) ==
 	        NULL ||
-	    import_set(rd->imp, c->specs, c->intervals, c->nspecs) != 0)
+	    import_set(rd->imp, c->specs, c->intervals, c->nspecs) != 0 ||
+	    keep_feed_zones(rd->imp, c) != 0)
 		fatal("out of memory");
 
 	/*
@@ -848,7 +918,14 @@ serve(struct resolverd *rd)
 		if (control_start(rd->ctl, rd->base, rd->acct, rd->db, &ops) !=
 		    0)
 			fatalx("cannot serve the control socket");
+		control_set_zones(rd->ctl, write_zone_states, rd);
 	}
+	rd->status.threads = c->threads;
+	rd->status.conf = rd->conf;
+	if (rd->http != NULL &&
+	    http_start(rd->http, rd->base, rd->db, rd->acct, rd->up,
+	        &rd->status) != 0)
+		fatalx("cannot serve http");
 	write_stats(rd, time(NULL), true);
 	rd->next_stats = time(NULL) + c->check_interval;
 	log_info("serving %zu datasets with %u threads", c->nspecs, c->threads);
@@ -864,6 +941,7 @@ serve(struct resolverd *rd)
 
 	upstream_stop(rd->up); /* before the sockets it answers through */
 	listen_close(rd->listen);
+	http_close(rd->http);
 	control_close(rd->ctl);
 	acct_store(rd);
 	acct_free(rd->acct);
@@ -1004,6 +1082,12 @@ main(int argc, char **argv)
 				return 1;
 			}
 			acct_params_unref(ap);
+			if (conf_check_files(c, err, sizeof(err)) != 0 ||
+			    conf_check_feeds(c, err, sizeof(err)) != 0) {
+				fprintf(stderr, "resolverd: %s\n", err);
+				conf_free(c);
+				return 1;
+			}
 			fprintf(stderr, "resolverd: %s: configuration OK\n",
 			    path);
 			conf_free(c);

@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -251,38 +252,48 @@ text_to_wire(const char *s, uint8_t *w, size_t size)
 	return n;
 }
 
+/* Wire names a and b (each ending in the root label) are equal. */
+static bool
+wire_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	size_t i;
+
+	if (alen != blen)
+		return false;
+	for (i = 0; i < alen; i++) /* length bytes are below 'A' */
+		if (tolower(a[i]) != tolower(b[i]))
+			return false;
+	return true;
+}
+
 /*
- * A presentation name as a wire name compressed, as rbldnsd does, against
- * the zone's name (zone, without a trailing dot), which the question holds
- * at offset apex: the labels left of it, then a pointer.  0 if invalid.
+ * A presentation name as a wire name compressed against the zone's name
+ * (zone, without a trailing dot), which the question holds at offset
+ * apex: the longest suffix of the name that is also a suffix of the zone
+ * name ("ns.bl.example" in zone "bl.example", or "ns.other.example" in
+ * "bl.example": the "example") becomes a pointer, as rbldnsd compresses.
+ * 0 if invalid.
  */
 static size_t
 text_to_wire_z(const char *s, const char *zone, uint16_t apex, uint8_t *w,
     size_t size)
 {
-	size_t sl = strlen(s), zl = strlen(zone), n;
-	char pre[256];
+	uint8_t zw[256];
+	size_t n, zn, i, j;
 
-	if (sl > 0 && s[sl - 1] == '.')
-		sl--;
-	if (zl == 0 || size < 2 || sl < zl ||
-	    strncasecmp(s + sl - zl, zone, zl) != 0)
-		return text_to_wire(s, w, size);
-	if (sl == zl) {
-		w[0] = 0xc0 | apex >> 8;
-		w[1] = (uint8_t)apex;
-		return 2;
-	}
-	if (s[sl - zl - 1] != '.' || sl - zl - 1 >= sizeof(pre))
-		return text_to_wire(s, w, size);
-	memcpy(pre, s, sl - zl - 1);
-	pre[sl - zl - 1] = '\0';
-	if ((n = text_to_wire(pre, w, size - 1)) < 2)
+	if ((n = text_to_wire(s, w, size)) == 0)
 		return 0;
-	/* the root label that ends the prefix becomes the pointer */
-	w[n - 1] = 0xc0 | apex >> 8;
-	w[n] = (uint8_t)apex;
-	return n + 1;
+	if (zone[0] == '\0' || (zn = text_to_wire(zone, zw, sizeof(zw))) < 2)
+		return n;
+	for (i = 0; w[i] != 0; i += 1 + w[i])
+		for (j = 0; zw[j] != 0; j += 1 + zw[j])
+			if (wire_eq(w + i, n - i, zw + j, zn - j) &&
+			    apex + j < 0x4000) {
+				w[i] = 0xc0 | (uint8_t)((apex + j) >> 8);
+				w[i + 1] = (uint8_t)(apex + j);
+				return i + 2;
+			}
+	return n;
 }
 
 static bool
@@ -735,6 +746,9 @@ fwd_match(const struct query_cfg *cfg, const struct q *q,
 	}
 	if (best == NULL || (z != NULL && z->nlabels > best->nlabels))
 		return -1;
+	if (best->mode == QUERY_FWD_FEED && z != NULL &&
+	    z->nlabels == best->nlabels)
+		return -1; /* synced: the mirror answers */
 	if (best->mode == QUERY_FWD_FALLBACK && mirror_fresh(cfg, best, z))
 		return -1;
 	return (int)(best - cfg->fwd);
@@ -839,6 +853,11 @@ query_answer(const struct query_cfg *cfg, const struct zn_view *v,
 			return 0;
 		if (acl < 0 || acl == ZN_ACL_REFUSE) {
 			rc = RC_REFUSED;
+			goto finish;
+		}
+		if (cfg->fwd[rc].mode == QUERY_FWD_FEED) {
+			/* a feed zone zonesync has not written yet */
+			rc = RC_SERVFAIL;
 			goto finish;
 		}
 		info->forward = true;

@@ -21,6 +21,8 @@
 enum query_fwd_mode {
 	QUERY_FWD_FORWARD = 1, /* upstream only */
 	QUERY_FWD_FALLBACK = 2, /* the mirror while it is there and fresh */
+	QUERY_FWD_FEED = 3, /* mode = feed: no upstream; SERVFAIL until
+			       zonesync has written the zone */
 };
 
 /* A zone answered by upstream servers (upstream.c asks them). */
@@ -64,6 +66,7 @@ struct query_info {
 	size_t fwd_qend; /* end of the question in the query */
 	size_t fwd_limit; /* the answer's size limit, our OPT included */
 	bool fwd_edns, fwd_do; /* the query had EDNS, the DO bit */
+	bool cached; /* upstream_query answered it from the cache */
 };
 
 /*

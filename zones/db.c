@@ -250,6 +250,7 @@ struct rbuf {
 	const uint8_t *p;
 	size_t len, off;
 	bool bad;
+	bool nomem; /* bad because an allocation failed */
 };
 
 static const uint8_t *
@@ -304,7 +305,7 @@ get_str(struct rbuf *b)
 	if ((p = get_bytes(b, n)) == NULL)
 		return NULL;
 	if ((s = malloc(n + 1)) == NULL) {
-		b->bad = true;
+		b->bad = b->nomem = true;
 		return NULL;
 	}
 	memcpy(s, p, n);
@@ -366,7 +367,7 @@ decode_params(struct rbuf *b, uint64_t *nent)
 	size_t i;
 
 	if ((ds = calloc(1, sizeof(*ds))) == NULL) {
-		b->bad = true;
+		b->bad = b->nomem = true;
 		return NULL;
 	}
 	ds->type = get_u8(b);
@@ -448,7 +449,7 @@ decode_ids(struct rbuf *b, struct zn_dsrec *rec)
 	rec->paths = calloc(n, sizeof(*rec->paths));
 	rec->ids = calloc(n, sizeof(*rec->ids));
 	if (rec->paths == NULL || rec->ids == NULL) {
-		b->bad = true;
+		b->bad = b->nomem = true;
 		return;
 	}
 	for (i = 0; i < n && !b->bad; i++) {
@@ -476,7 +477,7 @@ zn_dsrec_get(MDB_txn *txn, const struct zn_db *db, uint32_t id,
 	memset(rec, 0, sizeof(*rec));
 	if ((rc = mdb_get(txn, db->meta, &key, &val)) != 0)
 		return mdb_fail(err, rc, "dataset record");
-	b = (struct rbuf){ val.mv_data, val.mv_size, 0, false };
+	b = (struct rbuf){ val.mv_data, val.mv_size, 0, false, false };
 	if (get_u8(&b) != ZN_RECORD_VERSION)
 		return zn_err_set(err, EIO,
 		    "dataset %u: unknown record version", id);
@@ -500,7 +501,7 @@ zn_dsrec_get(MDB_txn *txn, const struct zn_db *db, uint32_t id,
 		rec->child = calloc(n, sizeof(*rec->child));
 		rec->ds->subsets = calloc(n, sizeof(*rec->ds->subsets));
 		if (rec->child == NULL || rec->ds->subsets == NULL)
-			b.bad = true;
+			b.bad = b.nomem = true;
 	}
 	for (i = 0; i < n && !b.bad; i++) {
 		struct zn_subset *s = &rec->ds->subsets[i];
@@ -510,9 +511,12 @@ zn_dsrec_get(MDB_txn *txn, const struct zn_db *db, uint32_t id,
 		rec->nchild = rec->ds->nsubsets = i + 1;
 		ns = (size_t)get_u8(&b) << 8;
 		ns |= get_u8(&b);
-		if (ns == 0 || b.bad ||
-		    (s->subzones = calloc(ns, sizeof(char *))) == NULL) {
+		if (ns == 0 || b.bad) {
 			b.bad = true;
+			break;
+		}
+		if ((s->subzones = calloc(ns, sizeof(char *))) == NULL) {
+			b.bad = b.nomem = true;
 			break;
 		}
 		s->nsub = ns;
@@ -522,12 +526,15 @@ zn_dsrec_get(MDB_txn *txn, const struct zn_db *db, uint32_t id,
 				b.bad = true;
 		}
 		if ((s->ds = calloc(1, sizeof(*s->ds))) == NULL)
-			b.bad = true;
+			b.bad = b.nomem = true;
 	}
 	rec->spec = get_str(&b);
 	decode_ids(&b, rec);
 	if (b.bad || rec->ds == NULL) {
 		zn_dsrec_cleanup(rec);
+		if (b.nomem)
+			return zn_err_set(err, ENOMEM,
+			    "dataset %u: out of memory", id);
 		return zn_err_set(err, EIO, "dataset %u: damaged record", id);
 	}
 	return 0;
@@ -906,7 +913,9 @@ write_dataset(struct writer *w, uint32_t id, const struct zn_dataset *ds,
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
-	rc = zn_dsrec_get(w->txn, w->db, id, &old, NULL);
+	rc = zn_dsrec_get(w->txn, w->db, id, &old, w->err);
+	if (rc != 0 && rc != -ENOENT)
+		return rc; /* not "not stored": a new dataset would clash */
 	fresh = rc != 0;
 	if (!fresh) {
 		memcpy(rec.digest, old.digest, sizeof(rec.digest));
@@ -931,7 +940,9 @@ write_dataset(struct writer *w, uint32_t id, const struct zn_dataset *ds,
 		rec.ids = zs->ids;
 	}
 	if ((rc = zn_ds_dbi(w->txn, id, true, &dbi)) != 0) {
-		zn_err_set(w->err, -rc, "dataset %u: cannot open", id);
+		zn_err_set(w->err, -rc, "dataset %u: cannot open: %s", id,
+		    rc == -ENOSPC ? "LMDB map or table of databases full" :
+		                    strerror(-rc));
 		goto out;
 	}
 	if ((rc = write_entries(w, dbi, ds, &rec, fresh)) != 0)
@@ -1006,7 +1017,7 @@ meta_get_u(MDB_txn *txn, const struct zn_db *db, const char *name, uint64_t *v)
 	if (rc != 0)
 		return rc;
 	if (val.mv_size == 8) {
-		struct rbuf b = { val.mv_data, 8, 0, false };
+		struct rbuf b = { val.mv_data, 8, 0, false, false };
 
 		*v = get_u64(&b);
 	}
@@ -1115,13 +1126,30 @@ out:
 	return rc;
 }
 
-/* ZN_REPLACE_ALL: delete the records of the zones specs do not name. */
+/* Whether the zone name[0..len) is one of keep[0..nkeep). */
+static bool
+kept(const char *name, size_t len, const char *const *keep, size_t nkeep)
+{
+	size_t i;
+
+	for (i = 0; i < nkeep; i++)
+		if (strlen(keep[i]) == len && memcmp(keep[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * ZN_REPLACE_ALL: delete the records of the zones specs do not name and
+ * keep does not list, with their feed state ("F") if they have one.
+ */
 static int
-drop_other_zones(struct writer *w, const struct zn_spec *specs, size_t n)
+drop_other_zones(struct writer *w, const struct zn_spec *specs, size_t n,
+    const char *const *keep, size_t nkeep)
 {
 	MDB_cursor *c;
 	MDB_val key, val;
-	uint8_t zk[ZN_NAME_MAX + 2] = { 'Z' };
+	uint8_t zk[ZN_NAME_MAX + 2] = { 'Z' }, fb[ZN_NAME_MAX + 2];
+	MDB_val fk;
 	size_t i;
 	int rc, orc;
 
@@ -1138,7 +1166,7 @@ drop_other_zones(struct writer *w, const struct zn_spec *specs, size_t n)
 			if (strlen(specs[i].zone) == len &&
 			    memcmp(specs[i].zone, name, len) == 0)
 				break;
-		if (i < n) {
+		if (i < n || kept(name, len, keep, nkeep)) {
 			orc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
 			continue;
 		}
@@ -1149,6 +1177,15 @@ drop_other_zones(struct writer *w, const struct zn_spec *specs, size_t n)
 		memcpy(zk, key.mv_data, key.mv_size);
 		key.mv_data = zk;
 		if ((rc = mdb_cursor_del(c, 0)) != 0) {
+			rc = mdb_fail(w->err, rc, "meta");
+			goto out;
+		}
+		/* a feed state without its zone would claim a serial */
+		fk = (MDB_val){ key.mv_size, fb };
+		memcpy(fb, zk, key.mv_size);
+		fb[0] = 'F';
+		rc = mdb_del(w->txn, w->db->meta, &fk, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
 			rc = mdb_fail(w->err, rc, "meta");
 			goto out;
 		}
@@ -1247,6 +1284,15 @@ zn_db_replace_flags(struct zn_db *db, const struct zn_spec *specs,
     struct zn_dataset *const *ds, size_t n, unsigned flags,
     struct zn_write_stats *st, struct zn_err *err)
 {
+	return zn_db_replace_keep(db, specs, ds, n, flags, NULL, 0, st, err);
+}
+
+int
+zn_db_replace_keep(struct zn_db *db, const struct zn_spec *specs,
+    struct zn_dataset *const *ds, size_t n, unsigned flags,
+    const char *const *keep, size_t nkeep, struct zn_write_stats *st,
+    struct zn_err *err)
+{
 	struct writer *w;
 	struct zn_write_stats dummy;
 	uint32_t *ids = NULL;
@@ -1306,7 +1352,7 @@ zn_db_replace_flags(struct zn_db *db, const struct zn_spec *specs,
 			goto out_abort;
 	}
 	if ((flags & ZN_REPLACE_ALL) &&
-	    (rc = drop_other_zones(w, specs, n)) != 0)
+	    (rc = drop_other_zones(w, specs, n, keep, nkeep)) != 0)
 		goto out_abort;
 	if ((rc = collect_garbage(w)) != 0)
 		goto out_abort;

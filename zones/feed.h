@@ -288,6 +288,25 @@ int zn_feed_apply_mem(struct zn_db *db, const char *zone, const uint8_t *snap,
     struct zn_err *err);
 
 /*
+ * Progress of an apply: fn(ctx, done, total) is called with done 0 before
+ * the first entry, then every 16384 entries or delta ops handled, and
+ * with done == total before the commit.  total counts the snapshot's
+ * entries plus the delta's ops.  fn runs in the applying thread, inside
+ * the write transaction: it must be quick and must not use the database.
+ */
+struct zn_feed_progress {
+	void (*fn)(void *ctx, uint64_t done, uint64_t total);
+	void *ctx;
+};
+
+/* zn_feed_apply_mem with a progress callback (pg may be NULL). */
+int zn_feed_apply_mem_progress(struct zn_db *db, const char *zone,
+    const uint8_t *snap, size_t snaplen, const uint8_t *delta, size_t deltalen,
+    const struct zn_feed_target *t, int64_t now,
+    const struct zn_feed_progress *pg, struct zn_feed_stats *st,
+    struct zn_err *err);
+
+/*
  * Mirror side.  zn_feed_plan checks a verified manifest against the
  * database: zone name, issue time at most skew seconds ahead of now, not
  * expired, serial not below ours (rollback).  It sets *nfiles to 0 when
@@ -310,6 +329,12 @@ int zn_feed_plan(struct zn_db *db, const struct zn_feed_manifest *m,
 int zn_feed_apply_files(struct zn_db *db, const struct zn_feed_manifest *m,
     const char *dir, const struct zn_feed_file *const *files, size_t nfiles,
     int64_t now, struct zn_feed_stats *st, struct zn_err *err);
+/* zn_feed_apply_files with a progress callback (pg may be NULL). */
+int zn_feed_apply_files_progress(struct zn_db *db,
+    const struct zn_feed_manifest *m, const char *dir,
+    const struct zn_feed_file *const *files, size_t nfiles, int64_t now,
+    const struct zn_feed_progress *pg, struct zn_feed_stats *st,
+    struct zn_err *err);
 
 /* Publisher. */
 struct zn_feed_pubopts {

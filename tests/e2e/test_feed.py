@@ -15,7 +15,8 @@ applies leaves the old or the new state with a matching digest, and the
 next run completes.
 
 usage: test_feed.py ZONETOOL ZONESYNC
-env:   FEED_KILLS=N (default 30) kills; FEED_SEED=N replays a run.
+env:   FEED_KILLS=N (default 30) kills; FEED_SEED=N replays a run;
+       FEED_NEEDS_LONG=1 (feed-sync-long) skips unless RD_LONG=1.
 """
 import fcntl
 import hashlib
@@ -33,6 +34,9 @@ import time
 ZT, ZS = sys.argv[1], sys.argv[2]
 SEED = int(os.environ.get("FEED_SEED", random.randrange(1 << 30)))
 KILLS = int(os.environ.get("FEED_KILLS", "30"))
+if os.environ.get("FEED_NEEDS_LONG") and not os.environ.get("RD_LONG"):
+    print("feed-sync-long: set RD_LONG=1 to run it (4 to 6 minutes)")
+    sys.exit(77)
 rnd = random.Random(SEED)
 failed = []
 count = 0

@@ -546,6 +546,7 @@ def test_bad_config(d):
               p.returncode == 1 and where in p.stderr and want in p.stderr,
               p.stderr)
         check("... no secret in the message", "secret99" not in p.stderr)
+    rdtest.write(d, "x.txt", "192.0.2.1\n")  # -n checks dataset files
     path = rdtest.write(d, "good.conf", base + (
         "cache-size = 64k\n[zone a.test]\nmode = forward\n"
         "upstream = [::1]:5353\nupstream = 127.0.0.1/5353\n"

@@ -6,6 +6,7 @@
  *   zonesync [-qv] [--json] [-m MAPSIZE] [-S STAGING] [--skew SECONDS]
  *            [--rsync PROGRAM] [--timeout SECONDS]
  *            -d DBDIR -k PUBFILE [-k PUBFILE...] SOURCE [ZONE...]
+ *   zonesync [options as above] -c resolverd.conf [ZONE...]
  *   zonesync import [-q] [--json] [-e] [-C] [-m MAPSIZE] -d DBDIR
  *            ZONE:TYPE:FILE[,FILE...] ...
  *   zonesync status [--json] -d DBDIR [ZONE...]
@@ -18,7 +19,17 @@
  * pinned keys, refuse rollback, expiry, another zone and an issue time in
  * the future, fetch one delta (or the snapshot), check size, hash and
  * format, and apply it in one LMDB write transaction that commits only if
- * the zone digest is the manifest's (zn_feed_apply_files).
+ * the zone digest is the manifest's (zn_feed_apply_files).  On a terminal
+ * (not with -q or --json) a big apply shows a progress bar on stderr.
+ *
+ * With -c, the database, sources and keys come from the daemon's config:
+ * every zone with mode = feed is synced from its feed = with its key =
+ * lines, and every zone with files-from = gets each of its dataset files
+ * fetched by basename from there (rsync into a temporary directory next
+ * to the file, with the old file as the basis; renamed into place once
+ * every file of the zone has arrived, unchanged files kept as they are),
+ * then imported as a diff in one transaction with the files' identities,
+ * so the daemon's own periodic check finds them unchanged.
  *
  * DBDIR/zonesync.lock keeps two runs from overlapping.  Exit 0 when every
  * zone is updated or current, 1 on any failure, 2 on a usage error.
@@ -39,9 +50,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "feed.h"
 #include "zones.h"
 
@@ -73,6 +86,7 @@ struct result {
 	} status;
 	uint64_t from, to;
 	bool snapshot;
+	bool files; /* files-from: st.adds/dels are entries written/deleted */
 	struct zn_feed_stats st;
 	uint64_t bytes;
 	double secs;
@@ -87,10 +101,11 @@ usage_to(FILE *f, int code)
 	    "[--skew SECONDS] [--rsync PROGRAM]\n"
 	    "           [--timeout SECONDS] -d DBDIR -k PUBFILE "
 	    "[-k PUBFILE...] SOURCE [ZONE...]\n"
+	    "       %s [options] -c resolverd.conf [ZONE...]\n"
 	    "       %s import [-q] [--json] [-e] [-C] [-m MAPSIZE] -d DBDIR "
 	    "ZONE:TYPE:FILE[,FILE...] ...\n"
 	    "       %s status [--json] -d DBDIR [ZONE...]\n",
-	    prog, prog, prog);
+	    prog, prog, prog, prog);
 	exit(code);
 }
 
@@ -184,8 +199,11 @@ print_result(const struct opts *o, const struct result *r, bool first)
 			    ", \"method\": \"%s\", \"added\": %" PRIu64
 			    ", \"deleted\": %" PRIu64 ", \"changed\": %" PRIu64
 			    ", \"entries\": %" PRIu64 ", \"bytes\": %" PRIu64,
-			    r->snapshot ? "snapshot" : "delta", r->st.adds,
-			    r->st.dels, r->st.sets, r->st.entries, r->bytes);
+			    r->files        ? "files" :
+			        r->snapshot ? "snapshot" :
+			                      "delta",
+			    r->st.adds, r->st.dels, r->st.sets, r->st.entries,
+			    r->bytes);
 		printf(", \"seconds\": %.3f", r->secs);
 		if (r->status == R_FAILED) {
 			printf(", \"error\": ");
@@ -200,12 +218,24 @@ print_result(const struct opts *o, const struct result *r, bool first)
 	}
 	if (o->quiet)
 		return;
+	if (r->status == R_CURRENT && r->files) {
+		printf("%s: files current, %.2fs\n", r->zone, r->secs);
+		return;
+	}
 	if (r->status == R_CURRENT) {
 		printf("%s: %" PRIu64 " current, %.2fs\n", r->zone, r->to,
 		    r->secs);
 		return;
 	}
 	human(r->bytes, hb, sizeof(hb));
+	if (r->files) {
+		printf("%s: files imported, +%" PRIu64 " -%" PRIu64
+		       " entries written/deleted, %" PRIu64 " total, %s "
+		       "changed, %.2fs\n",
+		    r->zone, r->st.adds, r->st.dels, r->st.entries, hb,
+		    r->secs);
+		return;
+	}
 	printf("%s: %" PRIu64 " -> %" PRIu64 " (%s), +%" PRIu64 " -%" PRIu64
 	       " ~%" PRIu64 " entries, %" PRIu64 " total, %s fetched, %.2fs\n",
 	    r->zone, r->from, r->to, r->snapshot ? "snapshot" : "delta",
@@ -253,12 +283,12 @@ is_daemon(const char *src)
 
 /* Run rsync to copy src to dst; 0 or -1 with why in err. */
 static int
-rsync_fetch(const struct opts *o, const char *src, const char *dst, char *err,
-    size_t errlen)
+rsync_fetch(const struct opts *o, const char *src, const char *dst,
+    const char *extra, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	char tmo[32], ctmo[32], q[] = "-q", nomotd[] = "--no-motd";
-	char *argv[10];
+	char *argv[12];
 	pid_t pid;
 	int argc = 0, st, rc;
 
@@ -270,6 +300,8 @@ rsync_fetch(const struct opts *o, const char *src, const char *dst, char *err,
 	argv[argc++] = tmo;
 	if (is_daemon(src))
 		argv[argc++] = ctmo;
+	if (extra != NULL)
+		argv[argc++] = (char *)(uintptr_t)extra;
 	argv[argc++] = (char *)(uintptr_t)src;
 	argv[argc++] = (char *)(uintptr_t)dst;
 	argv[argc] = NULL;
@@ -397,10 +429,46 @@ make_stage(const struct opts *o, const char *zone, char *dir, size_t size,
 	return 0;
 }
 
+/* The progress bar of one apply, on stderr when it is a terminal. */
+struct bar {
+	const char *zone;
+	double t0, last;
+	bool shown;
+};
+
+#define BAR_MIN 50000 /* entries and ops: smaller applies are quick */
+
+static void
+bar_update(void *ctx, uint64_t done, uint64_t total)
+{
+	struct bar *b = ctx;
+	double now = mono(), rate;
+
+	if (total < BAR_MIN)
+		return;
+	if (done == 0) {
+		b->t0 = now;
+		return;
+	}
+	if (done < total && now - b->last < 0.1)
+		return;
+	b->last = now;
+	rate = now > b->t0 ? done / (now - b->t0) : 0;
+	fprintf(stderr,
+	    "\r%s: applying %3u%% (%" PRIu64 "/%" PRIu64 "), %.0f entries/s ",
+	    b->zone, (unsigned)(done * 100 / total), done, total, rate);
+	b->shown = true;
+	if (done == total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
 static void
 sync_zone(const struct opts *o, struct zn_db *db, const char *source,
     const char *zone, struct result *r)
 {
+	struct bar bar = { zone, 0, 0, false };
+	struct zn_feed_progress pg = { bar_update, &bar };
 	struct zn_feed_manifest m;
 	struct zn_feed_state cur;
 	const struct zn_feed_file *files[2];
@@ -428,7 +496,8 @@ sync_zone(const struct opts *o, struct zn_db *db, const char *source,
 		snprintf(src, sizeof(src), "%s%s%s/manifest", source,
 		    source[strlen(source) - 1] == '/' ? "" : "/", zone);
 		snprintf(path, sizeof(path), "%s/manifest", stage);
-		if (rsync_fetch(o, src, path, r->err, sizeof(r->err)) != 0)
+		if (rsync_fetch(o, src, path, NULL, r->err, sizeof(r->err)) !=
+		    0)
 			goto out;
 	} else {
 		snprintf(zdir, sizeof(zdir), "%s/%s", source, zone);
@@ -469,7 +538,8 @@ sync_zone(const struct opts *o, struct zn_db *db, const char *source,
 		snprintf(src, sizeof(src), "%s%s%s/%s", source,
 		    source[strlen(source) - 1] == '/' ? "" : "/", zone, name);
 		snprintf(path, sizeof(path), "%s/%s", stage, name);
-		if (rsync_fetch(o, src, path, r->err, sizeof(r->err)) != 0)
+		if (rsync_fetch(o, src, path, NULL, r->err, sizeof(r->err)) !=
+		    0)
 			goto out;
 	}
 	for (i = 0; i < nfiles; i++) {
@@ -484,8 +554,11 @@ sync_zone(const struct opts *o, struct zn_db *db, const char *source,
 			    "%" PRIu64 "\n",
 			    prog, zone, name, files[i]->size, cur.serial);
 	}
-	if (zn_feed_apply_files(db, &m, zdir, files, nfiles, now, &r->st,
+	if (zn_feed_apply_files_progress(db, &m, zdir, files, nfiles, now,
+	        o->quiet || o->json || !isatty(2) ? NULL : &pg, &r->st,
 	        &err) != 0) {
+		if (bar.shown)
+			fputc('\n', stderr); /* the bar stopped short */
 		seterr(r->err, sizeof(r->err), "%s (database unchanged)",
 		    err.msg);
 		goto out;
@@ -538,6 +611,353 @@ local_zones(const char *source, size_t *n)
 	return v;
 }
 
+/* One dataset file of a files-from zone while it is fetched. */
+struct ffile {
+	const char *dest; /* the dataset file the config names */
+	char tmpdir[4096]; /* next to it: a rename stays in its filesystem */
+	char tmp[4352]; /* tmpdir/basename */
+	bool changed;
+};
+
+/* Whether files a and b hold the same bytes (false if one is missing). */
+static bool
+same_content(const char *a, const char *b)
+{
+	static uint8_t ba[65536], bb[65536];
+	FILE *fa = fopen(a, "rbe"), *fb = fopen(b, "rbe");
+	bool same = fa != NULL && fb != NULL;
+
+	while (same) {
+		size_t na = fread(ba, 1, sizeof(ba), fa),
+		       nb = fread(bb, 1, sizeof(bb), fb);
+
+		if (na != nb || memcmp(ba, bb, na) != 0 || ferror(fa) ||
+		    ferror(fb))
+			same = false;
+		else if (na == 0)
+			break;
+	}
+	if (fa != NULL)
+		fclose(fa);
+	if (fb != NULL)
+		fclose(fb);
+	return same;
+}
+
+static void
+files_warn(void *ctx, const char *msg)
+{
+	const char *zone = ctx;
+	char buf[512];
+	size_t i;
+
+	/* file contents are not ours: no control bytes on the terminal */
+	for (i = 0; msg[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = (msg[i] >= 0 && msg[i] < ' ') || msg[i] == 0x7f ?
+		    '?' :
+		    msg[i];
+	buf[i] = '\0';
+	fprintf(stderr, "%s: %s: %s\n", prog, zone, buf);
+}
+
+static uint64_t
+ds_entries(const struct zn_dataset *ds)
+{
+	uint64_t n = ds->nent;
+	size_t i;
+
+	for (i = 0; i < ds->nsubsets; i++)
+		n += ds->subsets[i].ds->nent;
+	return n;
+}
+
+/*
+ * Fetch every file of the zone into temporaries (rsync, the old file as
+ * its basis), then rename the changed ones into place: 0, or -1 with err
+ * set (no file is renamed unless all arrived).
+ */
+static int
+fetch_files(const struct opts *o, const struct cfg_feed *f, struct ffile *ff,
+    size_t nf, struct result *r)
+{
+	char dir[4000], src[8192], basis[4100], *slash;
+	const char *base;
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < nf; i++) {
+		snprintf(dir, sizeof(dir), "%s", ff[i].dest);
+		if ((slash = strrchr(dir, '/')) == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		base = strrchr(ff[i].dest, '/');
+		base = base != NULL ? base + 1 : ff[i].dest;
+		snprintf(ff[i].tmpdir, sizeof(ff[i].tmpdir),
+		    "%s/.zonesync.XXXXXX", dir);
+		if (mkdtemp(ff[i].tmpdir) == NULL) {
+			seterr(r->err, sizeof(r->err),
+			    "temporary directory in %s: %s", dir,
+			    strerror(errno));
+			ff[i].tmpdir[0] = '\0';
+			return -1;
+		}
+		snprintf(ff[i].tmp, sizeof(ff[i].tmp), "%s/%s", ff[i].tmpdir,
+		    base);
+		snprintf(src, sizeof(src), "%s%s%s", f->source,
+		    f->source[strlen(f->source) - 1] == '/' ? "" : "/", base);
+		/* the old file is the basis of rsync's delta transfer */
+		snprintf(basis, sizeof(basis), "--copy-dest=%s", dir);
+		if (o->verbose)
+			fprintf(stderr, "%s: %s: fetching %s\n", prog, f->name,
+			    src);
+		if (rsync_fetch(o, src, ff[i].tmp, basis, r->err,
+		        sizeof(r->err)) != 0)
+			return -1;
+		ff[i].changed = !same_content(ff[i].tmp, ff[i].dest);
+		if (ff[i].changed && stat(ff[i].tmp, &st) == 0)
+			r->bytes += (uint64_t)st.st_size;
+	}
+	for (i = 0; i < nf; i++)
+		if (ff[i].changed && rename(ff[i].tmp, ff[i].dest) == -1) {
+			seterr(r->err, sizeof(r->err),
+			    "rename %s to %s: %s (files renamed before it "
+			    "are imported by the next run)",
+			    ff[i].tmp, ff[i].dest, strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * A files-from zone: fetch its dataset files, then import those whose
+ * identity differs from what the database holds as one diff
+ * (zn_db_replace: the same write as "zonesync import" and the daemon's).
+ */
+static void
+sync_files(const struct opts *o, struct zn_db *db, const struct config *c,
+    const struct cfg_feed *f, struct result *r)
+{
+	struct zn_parse_opts popts = { .warn = files_warn };
+	struct zn_spec *specs = NULL;
+	struct zn_dataset **ds = NULL;
+	struct ffile *ff = NULL;
+	struct zn_write_stats wst;
+	struct zn_fileid *held = NULL;
+	struct zn_err err;
+	size_t n = 0, nf = 0, maxf = 0, i, j, k;
+	bool any = false;
+	double t0 = mono();
+
+	memset(r, 0, sizeof(*r));
+	r->zone = f->name;
+	r->status = R_FAILED;
+	r->files = true;
+	popts.warn_ctx = (void *)(uintptr_t)f->name;
+	popts.host_bits_ok = c->host_bits_ok;
+	popts.no_gunzip = c->no_gunzip;
+	for (i = 0; i < c->nspecs; i++)
+		if (strcmp(c->specs[i].zone, f->name) == 0) {
+			n++;
+			maxf += c->specs[i].nfiles;
+		}
+	specs = calloc(n + 1, sizeof(*specs));
+	ds = calloc(n + 1, sizeof(*ds));
+	ff = calloc(maxf + 1, sizeof(*ff));
+	if (specs == NULL || ds == NULL || ff == NULL) {
+		seterr(r->err, sizeof(r->err), "out of memory");
+		goto out;
+	}
+	for (i = 0, n = 0; i < c->nspecs; i++) {
+		if (strcmp(c->specs[i].zone, f->name) != 0)
+			continue;
+		specs[n] = c->specs[i]; /* shallow: only ids is ours */
+		specs[n].ids = NULL;
+		for (k = 0; k < specs[n].nfiles; k++) {
+			for (j = 0; j < nf; j++)
+				if (strcmp(ff[j].dest, specs[n].filev[k]) == 0)
+					break;
+			if (j == nf)
+				ff[nf++].dest = specs[n].filev[k];
+		}
+		n++;
+	}
+	if (fetch_files(o, f, ff, nf, r) != 0)
+		goto out;
+
+	/* the datasets whose files differ from what the database holds */
+	for (i = 0; i < n; i++) {
+		bool differs;
+		int rc;
+
+		free(held);
+		if ((held = calloc(specs[i].nfiles, sizeof(*held))) == NULL) {
+			seterr(r->err, sizeof(r->err), "out of memory");
+			goto out;
+		}
+		rc = zn_db_fileids(db, &specs[i], held, &err);
+		if (rc != 0 && rc != -ENOENT && rc != -ENODATA) {
+			seterr(r->err, sizeof(r->err), "%s", err.msg);
+			goto out;
+		}
+		if (zn_spec_stat(&specs[i], &err) != 0) {
+			seterr(r->err, sizeof(r->err), "%s", err.msg);
+			goto out;
+		}
+		differs = rc != 0;
+		for (k = 0; k < specs[i].nfiles && !differs; k++)
+			differs = !zn_fileid_equal(&specs[i].ids[k], &held[k]);
+		if (!differs)
+			continue;
+		any = true;
+		for (j = 0; j < i; j++)
+			if (ds[j] != NULL && specs[j].type == specs[i].type &&
+			    strcmp(specs[j].files, specs[i].files) == 0)
+				break;
+		if (j < i) {
+			ds[i] = ds[j];
+			continue;
+		}
+		if (zn_dataset_load(specs[i].type,
+		        (const char *const *)specs[i].filev, specs[i].nfiles,
+		        &popts, &ds[i], &err) != 0) {
+			ds[i] = NULL;
+			seterr(r->err, sizeof(r->err),
+			    "%s (database unchanged)", err.msg);
+			goto out;
+		}
+		r->st.entries += ds_entries(ds[i]);
+	}
+	if (!any) {
+		r->status = R_CURRENT;
+		goto out;
+	}
+	if (zn_db_replace(db, specs, ds, n, &wst, &err) != 0) {
+		seterr(r->err, sizeof(r->err), "%s (database unchanged)",
+		    err.msg);
+		goto out;
+	}
+	r->st.adds = wst.puts;
+	r->st.dels = wst.dels;
+	r->status = wst.changed ? R_UPDATED : R_CURRENT;
+out:
+	for (i = 0; i < nf; i++) {
+		if (ff[i].tmpdir[0] == '\0')
+			continue;
+		(void)unlink(ff[i].tmp);
+		(void)rmdir(ff[i].tmpdir);
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && ds[i] != NULL; j++)
+			if (ds[j] == ds[i])
+				break;
+		if (ds[i] != NULL && j == i)
+			zn_dataset_free(ds[i]);
+		free(specs[i].ids);
+	}
+	free(held);
+	free(ff);
+	free(specs);
+	free(ds);
+	r->secs = mono() - t0;
+}
+
+/*
+ * zonesync -c: every zone of the daemon's config with mode = feed or
+ * files-from (or those named), into the config's database.
+ */
+static int
+sync_config(struct opts *o, const char *cpath, int nz, char **zones)
+{
+	struct config *c;
+	struct zn_db *db;
+	struct zn_err err;
+	char cerr[CFG_ERR_LEN], staging[4096];
+	size_t i, k, nout = 0;
+	int rc = 0, lockfd, z;
+
+	if (conf_load(cpath, &c, cerr, sizeof(cerr)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, cerr);
+		return 2;
+	}
+	for (z = 0; z < nz; z++) {
+		for (i = 0; i < c->nfeeds; i++)
+			if (strcasecmp(c->feeds[i].name, zones[z]) == 0)
+				break;
+		if (i == c->nfeeds) {
+			fprintf(stderr,
+			    "%s: %s: %s: no such zone with mode = feed or "
+			    "files-from\n",
+			    prog, cpath, zones[z]);
+			conf_free(c);
+			return 2;
+		}
+	}
+	if (c->nfeeds == 0) {
+		fprintf(stderr,
+		    "%s: %s: no zone with mode = feed or files-from\n", prog,
+		    cpath);
+		conf_free(c);
+		return 2;
+	}
+	o->dbdir = c->database;
+	if (o->staging == NULL) {
+		snprintf(staging, sizeof(staging), "%s/feed-staging", o->dbdir);
+		o->staging = staging;
+	}
+	if (zn_db_open(o->dbdir, 0, o->mapsize, &db, &err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		conf_free(c);
+		return 1;
+	}
+	if ((lockfd = lock_db(o->dbdir)) == -1) {
+		zn_db_close(db);
+		conf_free(c);
+		return 1;
+	}
+	if (o->json)
+		printf("{\"zones\": [");
+	for (i = 0; i < c->nfeeds; i++) {
+		const struct cfg_feed *f = &c->feeds[i];
+		struct result r;
+
+		for (z = 0; z < nz; z++)
+			if (strcasecmp(f->name, zones[z]) == 0)
+				break;
+		if (nz > 0 && z == nz)
+			continue;
+		if (f->files_from)
+			sync_files(o, db, c, f, &r);
+		else {
+			o->nkeys = 0;
+			for (k = 0; k < f->nkeys; k++) {
+				if (zn_feed_pubkey_load(f->keys[k],
+				        &o->keys[o->nkeys], &err) != 0) {
+					fprintf(stderr, "%s: %s:%u: key: %s\n",
+					    prog, cpath, f->key_lines[k],
+					    err.msg);
+					continue;
+				}
+				o->nkeys++;
+			}
+			sync_zone(o, db, f->source, f->name, &r);
+		}
+		print_result(o, &r, nout++ == 0);
+		if (r.status == R_FAILED)
+			rc = 1;
+	}
+	if (o->json)
+		printf("\n  ], \"ok\": %s}\n", rc == 0 ? "true" : "false");
+	zn_db_close(db);
+	close(lockfd);
+	conf_free(c);
+	if (fflush(stdout) != 0)
+		rc = 1;
+	return rc;
+}
+
 static int
 cmd_sync(int argc, char **argv)
 {
@@ -556,14 +976,18 @@ cmd_sync(int argc, char **argv)
 	struct zn_db *db;
 	struct zn_err err;
 	char *kpaths[MAXKEYS], staging[4096];
+	const char *cpath = NULL;
 	char **zones, **owned = NULL;
 	size_t nk = 0, nz, i;
 	int ch, lockfd, rc = 0;
 	unsigned long v;
 
-	while (
-	    (ch = getopt_long(argc, argv, "d:k:qvm:S:h", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:d:k:qvm:S:h", lopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'c':
+			cpath = optarg;
+			break;
 		case 'd':
 			o.dbdir = optarg;
 			break;
@@ -621,6 +1045,16 @@ cmd_sync(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (cpath != NULL) {
+		if (o.dbdir != NULL || nk > 0) {
+			fprintf(stderr,
+			    "%s: -c takes the database and keys from the "
+			    "config: no -d or -k with it\n",
+			    prog);
+			return 2;
+		}
+		return sync_config(&o, cpath, argc, argv);
+	}
 	if (o.dbdir == NULL || nk == 0 || argc < 1 || argv[0][0] == '\0')
 		usage();
 	for (i = 0; i < nk; i++)

@@ -9,12 +9,16 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -44,6 +48,9 @@ struct control {
 	struct acct *acct;
 	struct zn_db *db;
 	struct control_ops ops;
+	/* "zones": the daemon's report (http.c), or NULL: write_zones */
+	void (*zones_fn)(void *arg, FILE *f, bool json);
+	void *zones_arg;
 	LIST_HEAD(, conn) conns;
 	unsigned nconn;
 };
@@ -60,6 +67,164 @@ bad(char *err, size_t errlen, int code, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+/*
+ * Local policy and explain.
+ */
+
+/* Is tok one of the policy commands?  Sets req->cmd if so. */
+static bool
+policy_cmd(const char *tok, struct control_req *req)
+{
+	static const struct {
+		const char *name;
+		enum control_cmd cmd;
+		int action;
+		bool remove;
+	} cmds[] = {
+		{ "allow", CTL_POLICY_SET, ZN_POLICY_ALLOW, false },
+		{ "deny", CTL_POLICY_SET, ZN_POLICY_DENY, false },
+		{ "unallow", CTL_POLICY_SET, ZN_POLICY_ALLOW, true },
+		{ "undeny", CTL_POLICY_SET, ZN_POLICY_DENY, true },
+		{ "policy", CTL_POLICY, 0, false },
+		{ "explain", CTL_EXPLAIN, 0, false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(tok, cmds[i].name) == 0) {
+			req->cmd = cmds[i].cmd;
+			req->pol.action = cmds[i].action;
+			req->pol.remove = cmds[i].remove;
+			req->changes = req->cmd == CTL_POLICY_SET;
+			return true;
+		}
+	return false;
+}
+
+/* Percent-decode tok into out[size]: 0, or -1 if malformed or too long
+ * or if it decodes to a control character. */
+static int
+pct_decode(const char *tok, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *tok != '\0'; tok++) {
+		unsigned v = (unsigned char)*tok;
+
+		if (*tok == '%') {
+			unsigned hi, lo;
+
+			if (sscanf(tok + 1, "%1x%1x", &hi, &lo) != 2)
+				return -1;
+			v = hi << 4 | lo;
+			tok += 2;
+		}
+		if (v < 0x20 || v == 0x7f || n + 1 >= size)
+			return -1;
+		out[n++] = (char)v;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+policy_parse(struct control_req *req, char **save, char *err, size_t errlen)
+{
+	const char *cmd = req->cmd == CTL_EXPLAIN ? "explain" :
+	    req->cmd == CTL_POLICY                ? "policy" :
+	                                            "allow/deny";
+	char buf[CONTROL_LINE_MAX + 1], *tok;
+	size_t npos = 0;
+	int opt = 0; /* 1 --reason, 2 --value, 3 --client */
+
+	while ((tok = strtok_r(NULL, " \t", save)) != NULL) {
+		if (opt == 0 && strcmp(tok, "--json") == 0) {
+			req->json = true;
+			continue;
+		}
+		if (opt == 0 && strncmp(tok, "--", 2) == 0) {
+			if (req->cmd == CTL_POLICY_SET && !req->pol.remove &&
+			    strcmp(tok, "--reason") == 0)
+				opt = 1;
+			else if (req->cmd == CTL_POLICY_SET &&
+			    !req->pol.remove && strcmp(tok, "--value") == 0)
+				opt = 2;
+			else if (req->cmd == CTL_EXPLAIN &&
+			    strcmp(tok, "--client") == 0)
+				opt = 3;
+			else
+				return bad(err, errlen, 400,
+				    "%s: unknown option \"%.32s\"", cmd, tok);
+			continue;
+		}
+		if (pct_decode(tok, buf, sizeof(buf)) != 0)
+			return bad(err, errlen, 400,
+			    "%s: argument \"%.64s\": bad %%-escape or control "
+			    "character",
+			    cmd, tok);
+		if (opt == 1) {
+			if (strlen(buf) > ZN_TXT_MAX)
+				return bad(err, errlen, 400,
+				    "reason: longer than %d bytes", ZN_TXT_MAX);
+			memcpy(req->pol.reason, buf, strlen(buf) + 1);
+		} else if (opt == 2) {
+			if (zn_parse_a(buf, strlen(buf), &req->pol.a) != 0 ||
+			    req->pol.a == 0)
+				return bad(err, errlen, 400,
+				    "value \"%.64s\": want an IPv4 address "
+				    "such as 127.0.0.2",
+				    buf);
+		} else if (opt == 3) {
+			if (inet_pton(AF_INET, buf, req->pol.client) == 1)
+				req->pol.clen = 4;
+			else if (inet_pton(AF_INET6, buf, req->pol.client) == 1)
+				req->pol.clen = 16;
+			else
+				return bad(err, errlen, 400,
+				    "client \"%.64s\": not an IPv4 or IPv6 "
+				    "address",
+				    buf);
+			req->pol.has_client = true;
+		} else if (npos == 0 && req->cmd != CTL_EXPLAIN) {
+			if (strlen(buf) > ZN_NAME_MAX)
+				return bad(err, errlen, 400,
+				    "zone \"%.64s\": too long", buf);
+			memcpy(req->pol.zone, buf, strlen(buf) + 1);
+			npos++;
+		} else if ((npos == 1 && req->cmd == CTL_POLICY_SET) ||
+		    (npos == 0 && req->cmd == CTL_EXPLAIN)) {
+			if (strlen(buf) >= sizeof(req->pol.entry))
+				return bad(err, errlen, 400,
+				    "%s \"%.64s\": too long",
+				    req->cmd == CTL_EXPLAIN ? "name" : "entry",
+				    buf);
+			memcpy(req->pol.entry, buf, strlen(buf) + 1);
+			npos++;
+		} else
+			return bad(err, errlen, 400,
+			    "%s: unexpected argument \"%.64s\"", cmd, tok);
+		opt = 0;
+	}
+	if (opt != 0)
+		return bad(err, errlen, 400, "%s needs a value",
+		    opt == 1     ? "--reason" :
+		        opt == 2 ? "--value" :
+		                   "--client");
+	if (req->cmd == CTL_POLICY_SET && npos < 2)
+		return bad(err, errlen, 400,
+		    "usage: allow|deny|unallow|undeny ZONE ENTRY [--reason "
+		    "TEXT] [--value A]");
+	if (req->cmd == CTL_EXPLAIN && npos < 1)
+		return bad(err, errlen, 400,
+		    "usage: explain NAME [--client ADDR]");
+	if (req->cmd == CTL_POLICY_SET && req->pol.remove == false &&
+	    req->pol.action == ZN_POLICY_ALLOW && req->pol.a != 0)
+		return bad(err, errlen, 400,
+		    "allow: --value is for deny (an allowed entry is never "
+		    "listed)");
+	return 0;
 }
 
 int
@@ -118,10 +283,13 @@ control_parse(const char *line, size_t len, struct control_req *req, char *err,
 		req->cmd = CTL_FLUSH_STATS;
 	else if (strcmp(tok, "save") == 0)
 		req->cmd = CTL_SAVE;
+	else if (policy_cmd(tok, req))
+		return policy_parse(req, &save, err, errlen);
 	else
 		return bad(err, errlen, 404,
 		    "unknown command \"%.64s\"; commands: ping stats top zones "
-		    "reload flush-stats save",
+		    "reload flush-stats save allow deny unallow undeny policy "
+		    "explain",
 		    tok);
 	req->changes = req->cmd == CTL_RELOAD || req->cmd == CTL_FLUSH_STATS ||
 	    req->cmd == CTL_SAVE;
@@ -158,9 +326,10 @@ control_parse(const char *line, size_t len, struct control_req *req, char *err,
 		else if (req->cmd == CTL_TOP && strcmp(tok, "--by") == 0)
 			want_by = true;
 		else if (req->cmd == CTL_TOP && !have_what &&
-		    (strcmp(tok, "clients") == 0 ||
-		        strcmp(tok, "zones") == 0)) {
+		    (strcmp(tok, "clients") == 0 || strcmp(tok, "zones") == 0 ||
+		        strcmp(tok, "names") == 0)) {
 			req->zones = strcmp(tok, "zones") == 0;
+			req->names = strcmp(tok, "names") == 0;
 			have_what = true;
 		} else if (req->cmd == CTL_TOP && !have_what && *tok >= '0' &&
 		    *tok <= '9') {
@@ -264,6 +433,324 @@ write_zones(struct control *c, FILE *f, bool json)
 	zn_view_close(v);
 }
 
+static void
+json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void
+time_text(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, size, "-");
+	else
+		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+a_text(uint32_t a, char *buf)
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
+	    a & 255);
+}
+
+struct pol_out {
+	FILE *f;
+	bool json;
+	size_t n;
+};
+
+static int
+policy_row(void *arg, const struct zn_policy_entry *e)
+{
+	struct pol_out *o = arg;
+	char when[32], a[16];
+
+	time_text(e->when, when, sizeof(when));
+	a_text(e->a, a);
+	if (o->json) {
+		fprintf(o->f, "%s{\"zone\":", o->n ? "," : "");
+		json_str(o->f, e->zone);
+		fprintf(o->f, ",\"action\":\"%s\",\"entry\":",
+		    zn_policy_action_name(e->action));
+		json_str(o->f, e->entry);
+		if (e->action == ZN_POLICY_DENY)
+			fprintf(o->f, ",\"value\":\"%s\"", a);
+		fputs(",\"who\":", o->f);
+		json_str(o->f, e->who);
+		fprintf(o->f, ",\"when\":%lld,\"reason\":", (long long)e->when);
+		json_str(o->f, e->reason);
+		fputc('}', o->f);
+	} else
+		fprintf(o->f, "%-24s %-6s %-30s %-15s %-12s %-20s %s\n",
+		    e->zone, zn_policy_action_name(e->action), e->entry,
+		    e->action == ZN_POLICY_DENY ? a : "-", e->who, when,
+		    e->reason);
+	o->n++;
+	return 0;
+}
+
+static void
+policy_who(uid_t uid, char *who, size_t size)
+{
+	struct passwd pw, *pp = NULL;
+	char buf[1024];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pp) == 0 && pp != NULL)
+		snprintf(who, size, "%s", pp->pw_name);
+	else
+		snprintf(who, size, "uid %ld", (long)uid);
+}
+
+static void
+explain_write(FILE *f, bool json, const char *name, const struct zn_explain *ex)
+{
+	static const char *acls[] = { "ignore", "refuse", "empty", "pass",
+		"listed" };
+	char a[16], when[32];
+	size_t i, j;
+
+	if (json) {
+		fputs("{\"name\":", f);
+		json_str(f, name);
+		fputs(",\"zone\":", f);
+		if (ex->zone_found)
+			json_str(f, ex->zone);
+		else
+			fputs("null", f);
+		fputs(",\"key\":", f);
+		json_str(f, ex->key);
+		fputs(",\"datasets\":[", f);
+		for (i = 0; i < ex->nds; i++) {
+			const struct zn_explain_ds *d = &ex->ds[i];
+
+			fprintf(f, "%s{\"spec\":", i ? "," : "");
+			json_str(f, d->spec);
+			fprintf(f, ",\"type\":\"%s\",\"subzone\":",
+			    zn_type_name(d->type));
+			json_str(f, d->subzone);
+			fputs(",\"match\":", f);
+			if (d->matched)
+				json_str(f, d->match);
+			else
+				fputs("null", f);
+			fprintf(f, ",\"excluded\":%s,\"values\":[",
+			    d->excluded ? "true" : "false");
+			for (j = 0; j < d->nval; j++) {
+				a_text(d->a[j], a);
+				fprintf(f,
+				    "%s{\"a\":\"%s\",\"txt\":", j ? "," : "",
+				    a);
+				json_str(f, d->txt[j]);
+				fputc('}', f);
+			}
+			fputs("]}", f);
+		}
+		fputs("],\"feed\":", f);
+		if (ex->feed)
+			fprintf(f, "{\"serial\":%llu,\"synced\":%lld}",
+			    (unsigned long long)ex->feed_serial,
+			    (long long)ex->feed_synced);
+		else
+			fputs("null", f);
+		fputs(",\"policy\":", f);
+		if (ex->policy) {
+			struct pol_out o = { f, true, 0 };
+
+			policy_row(&o, &ex->pol);
+		} else
+			fputs("null", f);
+		fputs(",\"acl\":", f);
+		if (ex->client)
+			fprintf(f, "\"%s\"",
+			    ex->acl >= 0 && ex->acl <= ZN_ACL_LISTED ?
+			        acls[ex->acl] :
+			        "?");
+		else
+			fputs("null", f);
+		fprintf(f, ",\"listed\":%s,\"a\":[",
+		    ex->listed ? "true" : "false");
+		for (j = 0; j < ex->ans.na; j++) {
+			a_text(ex->ans.a[j], a);
+			fprintf(f, "%s\"%s\"", j ? "," : "", a);
+		}
+		fputs("],\"txt\":[", f);
+		for (j = 0; j < ex->ans.ntxt; j++) {
+			char t[ZN_TXT_OUT_MAX + 1];
+
+			memcpy(t, ex->ans.txt[j], ex->ans.tlen[j]);
+			t[ex->ans.tlen[j]] = '\0';
+			fputs(j ? "," : "", f);
+			json_str(f, t);
+		}
+		fputs("]}\n", f);
+		return;
+	}
+	fprintf(f, "name      %s\n", name);
+	if (!ex->zone_found) {
+		fputs("zone      none: no zone served here holds the name\n",
+		    f);
+	} else {
+		fprintf(f, "zone      %s (key \"%s\")\n", ex->zone, ex->key);
+		for (i = 0; i < ex->nds; i++) {
+			const struct zn_explain_ds *d = &ex->ds[i];
+
+			fprintf(f, "dataset   %s%s%s\n", d->spec,
+			    d->subzone[0] ? " subzone " : "", d->subzone);
+			if (!d->matched) {
+				fputs("  entry   none\n", f);
+				continue;
+			}
+			fprintf(f, "  entry   %s%s\n", d->match,
+			    d->excluded ? " (excluded)" : "");
+			for (j = 0; j < d->nval; j++) {
+				a_text(d->a[j], a);
+				fprintf(f, "  value   %s \"%s\"\n", a,
+				    d->txt[j]);
+			}
+		}
+		if (ex->feed) {
+			time_text(ex->feed_synced, when, sizeof(when));
+			fprintf(f, "feed      serial %llu, synced %s\n",
+			    (unsigned long long)ex->feed_serial, when);
+		}
+		if (ex->policy) {
+			time_text(ex->pol.when, when, sizeof(when));
+			a_text(ex->pol.a, a);
+			fprintf(f, "policy    %s %s%s%s by %s at %s: %s\n",
+			    zn_policy_action_name(ex->pol.action),
+			    ex->pol.entry,
+			    ex->pol.action == ZN_POLICY_DENY ? " value " : "",
+			    ex->pol.action == ZN_POLICY_DENY ? a : "",
+			    ex->pol.who, when,
+			    ex->pol.reason[0] ? ex->pol.reason : "(no reason)");
+		} else
+			fputs("policy    none\n", f);
+	}
+	if (ex->client)
+		fprintf(f, "acl       %s\n",
+		    ex->acl >= 0 && ex->acl <= ZN_ACL_LISTED ? acls[ex->acl] :
+		                                               "?");
+	if (!ex->listed) {
+		fprintf(f, "answer    not listed%s\n",
+		    ex->exists ? " (the name exists)" : "");
+		return;
+	}
+	fputs("answer    listed:", f);
+	for (j = 0; j < ex->ans.na; j++) {
+		a_text(ex->ans.a[j], a);
+		fprintf(f, " %s", a);
+	}
+	for (j = 0; j < ex->ans.ntxt; j++)
+		fprintf(f, " \"%.*s\"", (int)ex->ans.tlen[j], ex->ans.txt[j]);
+	fputc('\n', f);
+}
+
+/*
+ * allow, deny, unallow, undeny, policy, explain: 0 with the body in f,
+ * or -1 with "code message" in err.
+ */
+static int
+policy_handle(struct control *c, uid_t uid, const struct control_req *req,
+    FILE *f, char *err, size_t errlen)
+{
+	struct zn_policy_entry e;
+	struct zn_explain *ex;
+	struct zn_view *v = NULL;
+	struct zn_err zerr;
+	struct pol_out o = { f, req->json, 0 };
+	int rc;
+
+	if (req->cmd == CTL_POLICY) {
+		if (req->json)
+			fputs("{\"entries\":[", f);
+		else
+			fprintf(f, "%-24s %-6s %-30s %-15s %-12s %-20s %s\n",
+			    "zone", "action", "entry", "value", "who", "when",
+			    "reason");
+		rc = zn_policy_list(c->db,
+		    req->pol.zone[0] != '\0' ? req->pol.zone : NULL, policy_row,
+		    &o, &zerr);
+		if (rc != 0) {
+			snprintf(err, errlen, "%d %.480s",
+			    rc == -EINVAL ? 400 : 500, zerr.msg);
+			return -1;
+		}
+		if (req->json)
+			fputs("]}\n", f);
+		return 0;
+	}
+	if (req->cmd == CTL_EXPLAIN) {
+		if ((ex = malloc(sizeof(*ex))) == NULL) {
+			snprintf(err, errlen, "500 out of memory");
+			return -1;
+		}
+		rc = zn_view_open(c->db, &v, &zerr);
+		if (rc == 0 && (rc = zn_view_refresh(v, &zerr)) > 0)
+			rc = 0;
+		if (rc == 0)
+			rc = zn_explain(v, c->db, req->pol.entry,
+			    req->pol.has_client ? req->pol.client : NULL,
+			    req->pol.clen, 0, ex, &zerr);
+		if (rc == 0)
+			explain_write(f, req->json, req->pol.entry, ex);
+		else
+			snprintf(err, errlen, "%d %.480s",
+			    rc == -EINVAL ? 400 : 500, zerr.msg);
+		if (v != NULL)
+			zn_view_close(v);
+		free(ex);
+		return rc == 0 ? 0 : -1;
+	}
+	memset(&e, 0, sizeof(e));
+	policy_who(uid, e.who, sizeof(e.who));
+	if (req->pol.remove)
+		rc = zn_policy_remove(c->db, req->pol.zone, req->pol.entry,
+		    req->pol.action, &e, &zerr);
+	else {
+		snprintf(e.zone, sizeof(e.zone), "%s", req->pol.zone);
+		snprintf(e.entry, sizeof(e.entry), "%s", req->pol.entry);
+		snprintf(e.reason, sizeof(e.reason), "%s", req->pol.reason);
+		e.action = req->pol.action;
+		e.a = req->pol.a;
+		rc = zn_policy_add(c->db, &e, &zerr);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%d %.480s",
+		    rc == -EINVAL     ? 400 :
+		        rc == -ENOENT ? 404 :
+		                        500,
+		    zerr.msg);
+		return -1;
+	}
+	log_info("control: uid %ld: %s%s %s %s%s%s", (long)uid,
+	    req->pol.remove ? "un" : "", zn_policy_action_name(req->pol.action),
+	    req->pol.zone, req->pol.entry, req->pol.reason[0] ? ": " : "",
+	    req->pol.reason);
+	if (req->json)
+		fprintf(f, "{\"done\":true}\n");
+	else
+		fprintf(f, "%s%s %s in %s\n", req->pol.remove ? "un" : "",
+		    req->pol.action == ZN_POLICY_ALLOW ? "allowed" : "denied",
+		    req->pol.entry, req->pol.zone);
+	return 0;
+}
+
 /* Answer one request into f (the body after "OK\n") or an error. */
 static void
 handle(struct conn *k, const char *line, size_t len, struct evbuffer *out)
@@ -279,10 +766,14 @@ handle(struct conn *k, const char *line, size_t len, struct evbuffer *out)
 		evbuffer_add_printf(out, "ERR %d %s\n", code, err);
 		return;
 	}
-	if (req.changes && (!k->has_uid || !is_admin(c, k->uid))) {
+	if (req.changes &&
+	    (!k->has_uid ||
+	        !(is_admin(c, k->uid) ||
+	            (req.cmd == CTL_POLICY_SET && k->uid == geteuid())))) {
 		evbuffer_add_printf(out,
 		    "ERR 403 not allowed: this command changes the daemon; "
-		    "only root and control-admin users may (you are uid "
+		    "only root and control-admin users may (and for the local "
+		    "policy the daemon's user; you are uid "
 		    "%ld)\n",
 		    k->has_uid ? (long)k->uid : -1L);
 		log_info("control: uid %ld may not run a changing command",
@@ -303,10 +794,18 @@ handle(struct conn *k, const char *line, size_t len, struct evbuffer *out)
 		acct_write_stats(c->acct, f, req.json);
 		break;
 	case CTL_TOP:
-		acct_write_top(c->acct, f, req.json, req.zones, req.n, req.by);
+		if (req.names)
+			acct_write_top_names(c->acct, f, req.json, req.n,
+			    req.by);
+		else
+			acct_write_top(c->acct, f, req.json, req.zones, req.n,
+			    req.by);
 		break;
 	case CTL_ZONES:
-		write_zones(c, f, req.json);
+		if (c->zones_fn != NULL)
+			c->zones_fn(c->zones_arg, f, req.json);
+		else
+			write_zones(c, f, req.json);
 		break;
 	case CTL_RELOAD:
 		if (c->ops.reload == NULL ||
@@ -324,6 +823,16 @@ handle(struct conn *k, const char *line, size_t len, struct evbuffer *out)
 		log_info("control: uid %ld zeroed the counters", (long)k->uid);
 		fputs(req.json ? "{\"flushed\":true}\n" : "counters zeroed\n",
 		    f);
+		break;
+	case CTL_POLICY_SET:
+	case CTL_POLICY:
+	case CTL_EXPLAIN:
+		if (policy_handle(c, k->uid, &req, f, err, sizeof(err)) != 0) {
+			fclose(f);
+			free(body);
+			evbuffer_add_printf(out, "ERR %s\n", err);
+			return;
+		}
 		break;
 	case CTL_SAVE:
 		if (acct_save(c->acct, err, sizeof(err)) != 0) {
@@ -534,6 +1043,14 @@ control_start(struct control *c, struct event_base *base, struct acct *a,
 	c->el = evconnlistener_new(base, on_accept, c, LEV_OPT_CLOSE_ON_FREE, 0,
 	    c->fd);
 	return c->el == NULL ? -1 : 0;
+}
+
+void
+control_set_zones(struct control *c, void (*fn)(void *arg, FILE *f, bool json),
+    void *arg)
+{
+	c->zones_fn = fn;
+	c->zones_arg = arg;
 }
 
 void

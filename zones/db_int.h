@@ -24,6 +24,9 @@ struct zn_db {
 	unsigned flags;
 	/* mdb_dbi_open must not run in two transactions at once */
 	pthread_mutex_t dbi_lock;
+	/* the local policy store (policy.c), opened on first use */
+	MDB_dbi policy;
+	bool policy_open;
 };
 
 /* A dataset record as stored under "D" id in meta. */
@@ -105,5 +108,39 @@ void zn_digest_entry(uint8_t *digest, const uint8_t *key, size_t klen,
 /* The same for rec's digest, also keeping its wildcard counts. */
 void zn_dsrec_account(struct zn_dsrec *rec, const uint8_t *key, size_t klen,
     const uint8_t *lo, size_t lolen, const uint8_t *ans, size_t alen, bool add);
+
+/*
+ * Local policy as views hold it (policy.c, lookup.c): per zone, the IP
+ * entries sorted by lo with the running maximum of hi, and the name
+ * entries sorted by key ('N' revname, then ZN_NAME_EXACT or _WILD).
+ */
+struct zn_polent {
+	struct zn_policy_entry e;
+	uint8_t lo[16], hi[16]; /* IP: the range; IPv4 as v4-mapped */
+	unsigned plen; /* IP: prefix length over the 128 bits */
+	uint8_t *nkey; /* name: the key; NULL for an IP entry */
+	size_t nklen;
+};
+struct zn_polset {
+	struct zn_polent *ip;
+	uint8_t (*maxhi)[16]; /* the greatest hi of ip[0..i] */
+	size_t nip;
+	struct zn_polent *nm;
+	size_t nnm;
+	uint64_t wild_depths[2]; /* label counts with wildcards */
+};
+/* Open the policy store (creating it if create): 0, or -ENOENT if it
+ * was never written, or another negative errno. */
+int zn_policy_dbi(struct zn_db *db, bool create, MDB_dbi *dbi);
+/* The policy of every zone of a zone table, read in txn: *out is NULL if
+ * there is none, else n sets (one per zone, maybe empty). */
+int zn_policy_load(MDB_txn *txn, struct zn_db *db, const struct zn_zone *zones,
+    size_t n, struct zn_polset **out, struct zn_err *err);
+void zn_policy_free(struct zn_polset *ps, size_t n);
+/* The entry deciding the key labels [0, nkey) of q, or NULL. */
+const struct zn_policy_entry *zn_polset_match(const struct zn_polset *ps,
+    const struct zn_qname *q, unsigned nkey);
+/* For explain.c: the view's read transaction. */
+MDB_txn *zn_view_txn(const struct zn_view *v);
 
 #endif /* ZONES_DB_INT_H */

@@ -24,6 +24,7 @@ struct zn_view {
 	size_t nzones;
 	struct zn_zone *global; /* zone "" (global acl), or NULL */
 	bool released; /* txn reset by zn_view_release */
+	struct zn_polset *pol; /* local policy, one per zone, or NULL */
 };
 
 static void
@@ -224,8 +225,12 @@ load_table(struct zn_view *v, struct zn_err *err)
 	uint8_t zk[1] = { 'Z' };
 	struct zn_zone *zones = NULL;
 	size_t n = 0, cap = 0;
+	MDB_dbi pdbi;
 	int rc, orc;
 
+	/* open the policy store's handle now, so that the transaction
+	 * renewed after the load knows it (see sync_table) */
+	(void)zn_policy_dbi(v->db, false, &pdbi);
 	if ((rc = mdb_cursor_open(v->txn, v->db->meta, &c)) != 0)
 		return zn_err_set(err, -zn_mdb_errno(rc), "meta: %s",
 		    mdb_strerror(rc));
@@ -254,6 +259,8 @@ load_table(struct zn_view *v, struct zn_err *err)
 		    mdb_strerror(orc));
 		goto out;
 	}
+	zn_policy_free(v->pol, v->nzones);
+	v->pol = NULL;
 	zones_free(v->zones, v->nzones);
 	v->zones = zones;
 	v->nzones = n;
@@ -347,6 +354,17 @@ sync_table(struct zn_view *v, bool force, struct zn_err *err)
 			changed = 1;
 			if ((rc = cursors_renew(v, err)) != 0)
 				return rc;
+			rc = zn_policy_load(v->txn, v->db, v->zones, v->nzones,
+			    &v->pol, err);
+			if (rc == -EAGAIN) {
+				force = true; /* a policy store this
+						 transaction did not know */
+				continue;
+			}
+			if (rc != 0) {
+				v->gen = ~gen; /* load it all again next time */
+				return rc;
+			}
 		} else
 			force = true; /* the load failed: try again */
 	}
@@ -406,6 +424,7 @@ zn_view_close(struct zn_view *v)
 {
 	if (v == NULL)
 		return;
+	zn_policy_free(v->pol, v->nzones);
 	zones_free(v->zones, v->nzones);
 	if (v->txn != NULL)
 		mdb_txn_abort(v->txn);
@@ -429,6 +448,21 @@ uint64_t
 zn_view_generation(const struct zn_view *v)
 {
 	return v->gen;
+}
+
+MDB_txn *
+zn_view_txn(const struct zn_view *v)
+{
+	return v->txn;
+}
+
+const struct zn_policy_entry *
+zn_policy_match(const struct zn_view *v, const struct zn_zone *z,
+    const struct zn_qname *q, unsigned nkey)
+{
+	if (v->pol == NULL || z < v->zones || z >= v->zones + v->nzones)
+		return NULL;
+	return zn_polset_match(&v->pol[z - v->zones], q, nkey);
 }
 
 /*
@@ -1138,6 +1172,42 @@ lookup_scope(struct ctx *c, struct scope *s)
 	return 0;
 }
 
+/*
+ * Local policy over what the datasets said: an allow entry unlists the
+ * key, a deny entry answers its own value instead of theirs.
+ */
+static void
+apply_policy(struct ctx *c, const struct zn_zone *z, unsigned nkey)
+{
+	const struct zn_policy_entry *pe = zn_policy_match(c->v, z, c->q, nkey);
+	struct zn_result *r = c->r;
+	struct zn_resval *rv;
+
+	if (pe == NULL)
+		return;
+	r->nval = 0;
+	r->flags &= ~(ZN_R_LISTED | ZN_R_TRUNC);
+	if (pe->action != ZN_POLICY_DENY)
+		return;
+	rv = &r->val[r->nval++];
+	rv->ds = z->nrefs > 0 ? z->refs[0].ds : NULL; /* for the TTL */
+	rv->a = pe->a;
+	rv->tkind = ZN_TXT_OWN;
+	rv->txt = pe->reason[0] != '\0' ? pe->reason : "listed by local policy";
+	rv->tlen = (uint8_t)strlen(rv->txt);
+	if (r->ip_subject[0] == '\0') {
+		uint8_t a[16];
+
+		if (nkey == 4 && rev_ip4(c->q, 4, a) == 0)
+			zn_ip4_format(zn_get32(a), r->ip_subject);
+		else if (nkey == 32 && rev_ip6(c->q, 32, a) == 0)
+			zn_ip6_format(a, r->ip_subject);
+	}
+	rv->subject =
+	    r->ip_subject[0] != '\0' ? r->ip_subject : r->name_subject;
+	r->flags |= ZN_R_LISTED;
+}
+
 int
 zn_lookup_client(const struct zn_view *v, const struct zn_zone *z,
     const struct zn_qname *q, unsigned nkey, int acl,
@@ -1164,6 +1234,8 @@ zn_lookup_client(const struct zn_view *v, const struct zn_zone *z,
 		return rc;
 	if (c.err != 0)
 		return c.err;
+	if (v->pol != NULL && acl == ZN_ACL_PASS)
+		apply_policy(&c, z, nkey);
 	if (r->flags & (ZN_R_LISTED | ZN_R_EXISTS))
 		r->flags &= ~ZN_R_ENT;
 	return 0;

@@ -351,6 +351,17 @@ int zn_db_replace(struct zn_db *db, const struct zn_spec *specs,
 int zn_db_replace_flags(struct zn_db *db, const struct zn_spec *specs,
     struct zn_dataset *const *ds, size_t n, unsigned flags,
     struct zn_write_stats *st, struct zn_err *err);
+/*
+ * zn_db_replace_flags where ZN_REPLACE_ALL also keeps, untouched, the
+ * zones named in keep[0..nkeep) (lower-case, no trailing dot) that specs
+ * do not name: the daemon's feed zones (mode = feed), whose data
+ * zonesync writes.  A zone ZN_REPLACE_ALL drops loses its feed state
+ * ("F") with it.
+ */
+int zn_db_replace_keep(struct zn_db *db, const struct zn_spec *specs,
+    struct zn_dataset *const *ds, size_t n, unsigned flags,
+    const char *const *keep, size_t nkeep, struct zn_write_stats *st,
+    struct zn_err *err);
 
 /*
  * The identities of spec's files stored with its dataset, into ids
@@ -567,6 +578,125 @@ int zn_kv_put(struct zn_db *db, const char *name, const struct zn_kv *kv,
 typedef int zn_kv_fn(void *arg, const void *key, size_t klen, const void *val,
     size_t vlen);
 int zn_kv_iter(struct zn_db *db, const char *name, zn_kv_fn *fn, void *arg,
+    struct zn_err *err);
+
+/*
+ * Local policy (policy.c): per-zone allow and deny entries the operator
+ * keeps in the database's "policy" store, beside the mirrored data and
+ * never touched by zn_db_replace*, feed applies or zone drops.  An entry
+ * is an IPv4 or IPv6 address or CIDR ("192.0.2.0/24", "2001:db8::/32"),
+ * a domain name relative to the zone ("mail.example.com") or a wildcard
+ * for its strict subdomains ("*.example.com").  In lookups of that zone
+ * (zn_lookup, and zn_lookup_client for clients the acl passes) an allow
+ * entry that matches the key unlists it whatever the datasets say; else a
+ * deny entry answers its A value and its reason as TXT instead of the
+ * datasets' values (the longest prefix, then an exact name over the
+ * longest wildcard).  Writes bump the generation, so views pick them up
+ * at their next zn_view_refresh.
+ */
+enum {
+	ZN_POLICY_ALLOW = 1,
+	ZN_POLICY_DENY = 2,
+};
+#define ZN_POLICY_ENTRY_MAX (ZN_NAME_MAX + 3)
+#define ZN_POLICY_WHO_MAX 64
+
+struct zn_policy_entry {
+	char zone[ZN_NAME_MAX + 1]; /* lower-case, no trailing dot */
+	char entry[ZN_POLICY_ENTRY_MAX]; /* canonical text (list) */
+	int action; /* ZN_POLICY_* */
+	uint32_t a; /* deny: the A value (0: ZN_DEFAULT_A) */
+	int64_t when; /* unix time; 0 on add: now */
+	char who[ZN_POLICY_WHO_MAX]; /* user name or uid */
+	char reason[ZN_TXT_MAX + 1]; /* why; deny: the TXT answered */
+};
+
+/* Name of an action ("allow", "deny") or NULL. */
+const char *zn_policy_action_name(int action);
+/*
+ * Check an entry's text and write its canonical form (the form list
+ * gives) into canon (ZN_POLICY_ENTRY_MAX bytes): 0 or -EINVAL with err
+ * saying what is wrong with it.
+ */
+int zn_policy_entry_check(const char *text, char *canon, struct zn_err *err);
+/*
+ * Add e (e->entry as given, e->zone, e->action, e->a, e->who, e->reason;
+ * e->when 0: now), replacing the zone's entry for the same address, CIDR
+ * or name whatever its action.  0, -EINVAL (err names the field) or an
+ * LMDB failure.
+ */
+int zn_policy_add(struct zn_db *db, const struct zn_policy_entry *e,
+    struct zn_err *err);
+/*
+ * Remove the zone's entry for text; with action non-zero only if it has
+ * that action.  -ENOENT (err says so, and what is there instead) if there
+ * is no such entry.  If old is not NULL it receives the removed entry.
+ */
+int zn_policy_remove(struct zn_db *db, const char *zone, const char *text,
+    int action, struct zn_policy_entry *old, struct zn_err *err);
+/*
+ * Call fn for every entry of zone (NULL: of every zone), ordered by zone
+ * then by key, in one read transaction.  fn returns 0 to go on or a
+ * negative errno to stop (returned).
+ */
+typedef int zn_policy_fn(void *arg, const struct zn_policy_entry *e);
+int zn_policy_list(struct zn_db *db, const char *zone, zn_policy_fn *fn,
+    void *arg, struct zn_err *err);
+/*
+ * The policy entry of view v that decides the key (the nkey leftmost
+ * labels of q) in zone z, or NULL.  No allocation.
+ */
+const struct zn_policy_entry *zn_policy_match(const struct zn_view *v,
+    const struct zn_zone *z, const struct zn_qname *q, unsigned nkey);
+
+/*
+ * Why a name is answered as it is (explain.c): the zone, then for each
+ * dataset consulted the entry that matched (an IP interval as a CIDR when
+ * it is one, else "lo-hi"; a dnset name or wildcard; an exclusion) and
+ * its values with TXT expanded, the feed state if the zone is
+ * feed-synced, the local policy entry that applied, the client's acl
+ * action if a client address was given, and the final answer.
+ */
+#define ZN_EXPLAIN_DS 32
+#define ZN_EXPLAIN_VALS 8
+struct zn_explain_ds {
+	char spec[512]; /* "type:files", "feed:zone", or a combined subset's
+			   "type" with its subzone */
+	enum zn_dstype type;
+	char subzone[ZN_NAME_MAX + 1]; /* combined: the subzone served */
+	bool matched; /* an entry covers the key */
+	bool excluded; /* ... and it is an exclusion */
+	char match[ZN_POLICY_ENTRY_MAX + 48]; /* the entry that matched */
+	size_t nval;
+	uint32_t a[ZN_EXPLAIN_VALS];
+	char txt[ZN_EXPLAIN_VALS][ZN_TXT_OUT_MAX + 1]; /* "" if none */
+};
+struct zn_explain {
+	bool zone_found;
+	char zone[ZN_NAME_MAX + 1];
+	char key[ZN_NAME_MAX + 1]; /* the labels left of the zone */
+	size_t nds;
+	struct zn_explain_ds ds[ZN_EXPLAIN_DS];
+	bool feed; /* the zone is feed-synced: */
+	uint64_t feed_serial;
+	int64_t feed_synced;
+	bool policy; /* a local policy entry applied: */
+	struct zn_policy_entry pol;
+	bool client; /* a client address was given: */
+	int acl; /* ZN_ACL_* for it */
+	/* the answer */
+	bool listed;
+	bool exists;
+	struct zn_rendered ans;
+};
+/*
+ * Explain name (presentation form) in view v (refreshed by the caller);
+ * client: NULL, or 4 or 16 address bytes (clen) for the acl.  0,
+ * -EINVAL for a bad name, or a lookup failure; no zone is not an error
+ * (zone_found false).  ex is large: allocate it.
+ */
+int zn_explain(struct zn_view *v, struct zn_db *db, const char *name,
+    const uint8_t *client, size_t clen, uint32_t def_ttl, struct zn_explain *ex,
     struct zn_err *err);
 
 #endif /* ZONES_H */

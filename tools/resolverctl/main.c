@@ -3,10 +3,14 @@
  * resolverctl: talk to resolverd's control socket (resolverd/control.h).
  *
  *   resolverctl [-s SOCKET] [--json] stats
- *   resolverctl [-s SOCKET] [--json] top [clients|zones] [-n N]
+ *   resolverctl [-s SOCKET] [--json] top [clients|zones|names] [-n N]
  *               [--by queries|listed|refused]
  *   resolverctl [-s SOCKET] [--json] zones
  *   resolverctl [-s SOCKET] reload | flush-stats | save | ping
+ *   resolverctl [-s SOCKET] allow|deny|unallow|undeny ZONE ENTRY
+ *               [--reason TEXT] [--value A]
+ *   resolverctl [-s SOCKET] [--json] policy [ZONE]
+ *   resolverctl [-s SOCKET] [--json] explain NAME [--client ADDR]
  *   resolverctl -D DATABASE [--json] stats      (the daemon may be down:
  *                                                 the stored counters)
  */
@@ -40,12 +44,21 @@ usage(void)
 	    "       resolverctl -D DATABASE [--json] stats\n"
 	    "commands:\n"
 	    "  stats                     totals, per zone, clients\n"
-	    "  top [clients|zones] [-n N] [--by queries|listed|refused]\n"
-	    "  zones                     the zones served\n"
+	    "  top [clients|zones|names] [-n N] [--by queries|listed|refused]\n"
+	    "  zones                     the zones served: state, serial,\n"
+	    "                            entries, age, last sync, expiry\n"
 	    "  reload                    re-read the configuration (root)\n"
 	    "  flush-stats               zero the counters (root)\n"
 	    "  save                      store the counters now (root)\n"
 	    "  ping                      is the daemon there?\n"
+	    "  allow|deny ZONE ENTRY [--reason TEXT] [--value A]\n"
+	    "                            local policy for an address, CIDR,\n"
+	    "                            name or *.name (root)\n"
+	    "  unallow|undeny ZONE ENTRY remove a policy entry (root)\n"
+	    "  policy [ZONE]             the local policy entries\n"
+	    "  explain NAME [--client ADDR]\n"
+	    "                            which zone, dataset, entry, value,\n"
+	    "                            feed serial and policy answer NAME\n"
 	    "socket: %s by default\n",
 	    DEFAULT_SOCKET);
 	exit(2);
@@ -102,6 +115,31 @@ offline_stats(const char *dir, bool json)
 	acct_free(a);
 	zn_db_close(db);
 	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Arguments travel percent-encoded where they hold a blank or a '%'
+ * (a reason text with spaces is one argument). */
+static size_t
+pct_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == ' ' || *s == '\t' || *s == '%' ? 3 : 1;
+	return n;
+}
+
+static size_t
+pct_encode(const char *s, char *out, size_t len)
+{
+	for (; *s != '\0'; s++)
+		if (*s == ' ' || *s == '\t' || *s == '%')
+			len += (size_t)sprintf(out + len, "%%%02X",
+			    (unsigned char)*s);
+		else
+			out[len++] = *s;
+	out[len] = '\0';
+	return len;
 }
 
 static int
@@ -173,12 +211,12 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (strchr(argv[i], '\n') != NULL ||
-		    len + 1 + strlen(argv[i]) >= CONTROL_LINE_MAX) {
+		    len + 1 + pct_len(argv[i]) >= CONTROL_LINE_MAX) {
 			fprintf(stderr, "resolverctl: request too long\n");
 			return 2;
 		}
-		len += (size_t)snprintf(req + len, sizeof(req) - len, " %s",
-		    argv[i]);
+		req[len++] = ' ';
+		len = pct_encode(argv[i], req, len);
 	}
 	if (json)
 		len +=

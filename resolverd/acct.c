@@ -16,9 +16,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #define LC_SLOTS 1024 /* a worker's client table */
 #define LC_FLUSH 512 /* merge into the shared table at this many */
 #define WZ_SLOTS 64 /* zones a worker counts between merges */
+#define LN_CAP 256 /* a worker's own names sketch */
+#define NAME_PLEN 0xff /* acct_key.plen of a name's hash */
 #define ZONES_MAX 4096
 #define KV_STORE "acct"
 #define KV_VERSION 1
@@ -300,7 +304,7 @@ sift_down(struct ss *s, size_t i)
 	}
 }
 
-void
+size_t
 ss_add(struct ss *s, const struct acct_key *key, const struct acct_counters *c,
     uint64_t err)
 {
@@ -315,7 +319,7 @@ ss_add(struct ss *s, const struct acct_key *key, const struct acct_counters *c,
 		ctr_add(&e->c, c);
 		e->err += err;
 		sift_down(s, s->pos[idx]);
-		return;
+		return idx;
 	}
 	if (s->n < s->cap) {
 		idx = (uint32_t)s->n++;
@@ -327,7 +331,7 @@ ss_add(struct ss *s, const struct acct_key *key, const struct acct_counters *c,
 		s->heap[s->n - 1] = idx;
 		s->pos[idx] = (uint32_t)(s->n - 1);
 		sift_up(s, s->n - 1);
-		return;
+		return idx;
 	}
 	/* full: the smallest estimate makes room, its counts go to other */
 	idx = s->heap[0];
@@ -347,6 +351,7 @@ ss_add(struct ss *s, const struct acct_key *key, const struct acct_counters *c,
 	slot = ht_slot(s, key, &found);
 	s->ht[slot] = idx + 1;
 	sift_down(s, 0);
+	return idx;
 }
 
 /* ---- parameters ---- */
@@ -624,6 +629,15 @@ struct gzone {
 	char name[ZN_NAME_MAX + 1];
 	struct acct_counters c;
 	uint64_t hist[ACCT_HIST];
+	uint64_t lat_sum; /* ns */
+};
+
+/* The text of the name in entry i of the names sketch is ntext[i]
+ * (entries keep their index; a newcomer takes the evicted one's). */
+struct nametext {
+	uint8_t h[16]; /* the key it is the text of */
+	uint16_t zoff; /* the zone's name starts at q + zoff */
+	char q[ZN_NAME_MAX + 1];
 };
 
 struct acct {
@@ -633,10 +647,15 @@ struct acct {
 	struct ss *clients;
 	struct acct_counters tot;
 	uint64_t hist[ACCT_HIST];
+	uint64_t lat_sum; /* ns */
 	struct gzone *zones;
 	size_t nzones;
 	uint64_t since; /* first start (unix time) */
 	struct zn_db *db;
+	/* top names: the sketch and its names' texts */
+	struct ss *names;
+	struct nametext *ntext;
+	uint8_t nkey[crypto_shorthash_siphashx24_KEYBYTES];
 };
 
 struct wzone {
@@ -645,6 +664,7 @@ struct wzone {
 	const struct acl *zacl;
 	struct acct_counters c;
 	uint64_t hist[ACCT_HIST];
+	uint64_t lat_sum;
 	bool used;
 };
 
@@ -666,6 +686,16 @@ struct acct_worker {
 	size_t nwz, lastwz;
 	struct lclient lc[LC_SLOTS];
 	size_t nlc;
+	/* names: a Space-Saving sketch of its own, merged into the shared
+	 * one with the rest (keys as there, texts by entry index) */
+	struct ss *lns;
+	struct nametext *lnt; /* LN_CAP */
+	uint64_t lat_sum;
+	/* the last query counted, for acct_worker_cached */
+	struct lclient *last_lc;
+	struct wzone *last_wz;
+	struct acct_key last_nk;
+	bool last_n;
 	/* the query being answered: its latency is known when the next
 	 * one starts or the batch ends (one clock reading per query) */
 	bool pend;
@@ -747,16 +777,20 @@ load_one(void *arg, const void *kp, size_t klen, const void *vp, size_t vlen)
 		if (vlen != 8 || get64(v) != KV_VERSION)
 			return -EPROTO;
 	} else if (klen == 1 && k[0] == 't' &&
-	    vlen == CTR_BYTES + HIST_BYTES + 8) {
+	    (vlen == CTR_BYTES + HIST_BYTES + 8 ||
+	        vlen == CTR_BYTES + HIST_BYTES + 16)) {
 		get_ctrs(&a->tot, v);
 		for (i = 0; i < ACCT_HIST; i++)
 			a->hist[i] = get64(v + CTR_BYTES + 8 * i);
 		a->since = get64(v + CTR_BYTES + HIST_BYTES);
+		if (vlen == CTR_BYTES + HIST_BYTES + 16) /* the sum, later */
+			a->lat_sum = get64(v + CTR_BYTES + HIST_BYTES + 8);
 	} else if (klen == 1 && k[0] == 'o' && vlen == CTR_BYTES) {
 		get_ctrs(&c, v);
 		ctr_add(&a->clients->other, &c);
 	} else if (klen >= 2 && k[0] == 'z' && klen - 1 <= ZN_NAME_MAX &&
-	    vlen == CTR_BYTES + HIST_BYTES) {
+	    (vlen == CTR_BYTES + HIST_BYTES ||
+	        vlen == CTR_BYTES + HIST_BYTES + 8)) {
 		char name[ZN_NAME_MAX + 1];
 		struct gzone *z;
 
@@ -767,6 +801,8 @@ load_one(void *arg, const void *kp, size_t klen, const void *vp, size_t vlen)
 		get_ctrs(&z->c, v);
 		for (i = 0; i < ACCT_HIST; i++)
 			z->hist[i] = get64(v + CTR_BYTES + 8 * i);
+		if (vlen == CTR_BYTES + HIST_BYTES + 8)
+			z->lat_sum = get64(v + CTR_BYTES + HIST_BYTES);
 	} else if (klen >= 3 && k[0] == 'c' && (k[1] == 4 || k[1] == 16) &&
 	    klen == 3 + (size_t)k[1] && vlen == CTR_BYTES + 8) {
 		struct acct_key key;
@@ -797,6 +833,19 @@ acct_new(struct acct_params *p, struct zn_db *db, char *err, size_t errlen)
 	a->p = p;
 	atomic_init(&a->gen, 1);
 	a->db = db;
+	/* for the keyed hash; idempotent */
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "accounting: libsodium failed");
+		acct_free(a);
+		return NULL;
+	}
+	randombytes_buf(a->nkey, sizeof(a->nkey));
+	if ((a->names = ss_new(ACCT_NAMES)) == NULL ||
+	    (a->ntext = calloc(ACCT_NAMES, sizeof(*a->ntext))) == NULL) {
+		snprintf(err, errlen, "accounting: out of memory");
+		acct_free(a);
+		return NULL;
+	}
 	if ((a->clients = ss_new(p->max_clients)) == NULL) {
 		snprintf(err, errlen,
 		    "accounting: out of memory for %zu "
@@ -821,6 +870,8 @@ acct_free(struct acct *a)
 	if (a == NULL)
 		return;
 	ss_free(a->clients);
+	ss_free(a->names);
+	free(a->ntext);
 	free(a->zones);
 	acct_params_unref(a->p);
 	pthread_mutex_destroy(&a->mu);
@@ -860,8 +911,10 @@ acct_reset(struct acct *a)
 	pthread_mutex_lock(&a->mu);
 	memset(&a->tot, 0, sizeof(a->tot));
 	memset(a->hist, 0, sizeof(a->hist));
+	a->lat_sum = 0;
 	a->nzones = 0;
 	ss_clear(a->clients);
+	ss_clear(a->names);
 	a->since = (uint64_t)time(NULL);
 	pthread_mutex_unlock(&a->mu);
 }
@@ -879,7 +932,7 @@ acct_save(struct acct *a, char *err, size_t errlen)
 		return 0;
 	pthread_mutex_lock(&a->mu);
 	n = 3 + a->nzones + ss_count(a->clients);
-	per = 1 + ZN_NAME_MAX + CTR_BYTES + HIST_BYTES + 8;
+	per = 1 + ZN_NAME_MAX + CTR_BYTES + HIST_BYTES + 16;
 	kv = calloc(n, sizeof(*kv));
 	buf = malloc(n * per);
 	if (kv == NULL || buf == NULL) {
@@ -899,7 +952,8 @@ acct_save(struct acct *a, char *err, size_t errlen)
 	for (i = 0; i < ACCT_HIST; i++)
 		put64(b + 1 + CTR_BYTES + 8 * i, a->hist[i]);
 	put64(b + 1 + CTR_BYTES + HIST_BYTES, a->since);
-	kv[nkv++] = (struct zn_kv){ b, 1, b + 1, CTR_BYTES + HIST_BYTES + 8 };
+	put64(b + 1 + CTR_BYTES + HIST_BYTES + 8, a->lat_sum);
+	kv[nkv++] = (struct zn_kv){ b, 1, b + 1, CTR_BYTES + HIST_BYTES + 16 };
 	b += per;
 	b[0] = 'o';
 	put_ctrs(b + 1, ss_other(a->clients));
@@ -916,8 +970,9 @@ acct_save(struct acct *a, char *err, size_t errlen)
 		for (size_t h = 0; h < ACCT_HIST; h++)
 			put64(b + 1 + l + CTR_BYTES + 8 * h,
 			    a->zones[i].hist[h]);
+		put64(b + 1 + l + CTR_BYTES + HIST_BYTES, a->zones[i].lat_sum);
 		kv[nkv++] = (struct zn_kv){ b, 1 + l, b + 1 + l,
-			CTR_BYTES + HIST_BYTES };
+			CTR_BYTES + HIST_BYTES + 8 };
 		b += per;
 	}
 	for (i = 0; i < ss_count(a->clients); i++) {
@@ -957,7 +1012,11 @@ acct_worker_new(struct acct *a)
 	w->a = a;
 	w->p = acct_params_get(a);
 	w->gen = atomic_load(&a->gen);
-	if ((w->rl = rl_table_new(8192)) == NULL) {
+	if ((w->rl = rl_table_new(8192)) == NULL ||
+	    (w->lns = ss_new(LN_CAP)) == NULL ||
+	    (w->lnt = calloc(LN_CAP, sizeof(*w->lnt))) == NULL) {
+		ss_free(w->lns);
+		rl_table_free(w->rl);
 		acct_params_unref(w->p);
 		free(w);
 		return NULL;
@@ -970,14 +1029,18 @@ static uint64_t now_ns(void);
 static void
 close_pending(struct acct_worker *w, uint64_t now)
 {
+	uint64_t d;
 	unsigned b;
 
 	if (!w->pend)
 		return;
-	b = acct_hist_bucket(now > w->pend_t0 ? now - w->pend_t0 : 0);
+	d = now > w->pend_t0 ? now - w->pend_t0 : 0;
+	b = acct_hist_bucket(d);
 	w->hist[b]++;
+	w->lat_sum += d;
 	if (w->pend_wz != NULL) {
 		w->pend_wz->hist[b]++;
+		w->pend_wz->lat_sum += d;
 		w->pend_wz->used = true;
 	}
 	w->pend = false;
@@ -990,6 +1053,35 @@ acct_worker_idle(struct acct_worker *w)
 		close_pending(w, now_ns());
 }
 
+/* Merge a worker's names into the sketch (a->mu held). */
+static void
+text_set(struct nametext *t, const struct nametext *from)
+{
+	size_t l = strnlen(from->q, sizeof(t->q) - 1);
+
+	memcpy(t->h, from->h, sizeof(t->h));
+	t->zoff = from->zoff;
+	memcpy(t->q, from->q, l);
+	t->q[l] = '\0';
+}
+
+/* Merge a worker's names sketch into the shared one (a->mu held). */
+static void
+names_merge(struct acct *a, struct acct_worker *w)
+{
+	size_t i, n = ss_count(w->lns);
+
+	for (i = 0; i < n; i++) {
+		const struct ss_entry *e = ss_entry_at(w->lns, i);
+		struct nametext *t =
+		    &a->ntext[ss_add(a->names, &e->key, &e->c, e->err)];
+
+		if (memcmp(t->h, e->key.a, sizeof(t->h)) != 0)
+			text_set(t, &w->lnt[i]);
+	}
+	ss_clear(w->lns);
+}
+
 void
 acct_worker_flush(struct acct_worker *w)
 {
@@ -997,12 +1089,17 @@ acct_worker_flush(struct acct_worker *w)
 	size_t i, h;
 
 	acct_worker_idle(w);
+	w->last_lc = NULL;
+	w->last_wz = NULL;
+	w->last_n = false;
 	if (w->tot.v[AC_Q] == 0)
 		return;
 	pthread_mutex_lock(&a->mu);
 	ctr_add(&a->tot, &w->tot);
 	for (h = 0; h < ACCT_HIST; h++)
 		a->hist[h] += w->hist[h];
+	a->lat_sum += w->lat_sum;
+	names_merge(a, w);
 	for (i = 0; i < w->nwz; i++) {
 		struct wzone *z = &w->wz[i];
 		struct gzone *g;
@@ -1013,9 +1110,11 @@ acct_worker_flush(struct acct_worker *w)
 			ctr_add(&g->c, &z->c);
 			for (h = 0; h < ACCT_HIST; h++)
 				g->hist[h] += z->hist[h];
+			g->lat_sum += z->lat_sum;
 		}
 		memset(&z->c, 0, sizeof(z->c));
 		memset(z->hist, 0, sizeof(z->hist));
+		z->lat_sum = 0;
 		z->used = false;
 	}
 	for (i = 0; i < LC_SLOTS && w->nlc > 0; i++) {
@@ -1028,6 +1127,7 @@ acct_worker_flush(struct acct_worker *w)
 	pthread_mutex_unlock(&a->mu);
 	memset(&w->tot, 0, sizeof(w->tot));
 	memset(w->hist, 0, sizeof(w->hist));
+	w->lat_sum = 0;
 }
 
 void
@@ -1037,6 +1137,8 @@ acct_worker_free(struct acct_worker *w)
 		return;
 	acct_worker_flush(w);
 	rl_table_free(w->rl);
+	ss_free(w->lns);
+	free(w->lnt);
 	acct_params_unref(w->p);
 	free(w);
 }
@@ -1092,6 +1194,58 @@ resolve:
 found:
 	w->lastwz = i;
 	return &w->wz[i];
+}
+
+/* A forwarded zone's slot, by name (it may have no zn_zone). */
+static struct wzone *
+worker_zone_name(struct acct_worker *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->nwz; i++)
+		if (strcmp(w->wz[i].name, name) == 0)
+			return &w->wz[i];
+	if (w->nwz == WZ_SLOTS) {
+		acct_worker_flush(w);
+		w->nwz = 0;
+	}
+	i = w->nwz++;
+	memset(&w->wz[i], 0, sizeof(w->wz[i]));
+	snprintf(w->wz[i].name, sizeof(w->wz[i].name), "%s", name);
+	return &w->wz[i];
+}
+
+/* Count one query for name q (lower-cased) of zone (a suffix of q) with
+ * outcome ctr; its key goes to *k.  false if q is not in zone. */
+static bool
+worker_name(struct acct_worker *w, const char *q, const char *zone, int ctr,
+    struct acct_key *k)
+{
+	size_t ql = strlen(q), zl = strlen(zone), zoff;
+	struct acct_counters c;
+	struct nametext *t;
+
+	if (zl > ql || ql > ZN_NAME_MAX)
+		return false;
+	zoff = ql - zl;
+	memset(k, 0, sizeof(*k));
+	k->len = 16;
+	k->plen = NAME_PLEN;
+	/* the full name, keyed; the zone's offset mixed in: "a.b" in zone
+	 * "b.c" and "a" in zone "b.b.c" differ */
+	crypto_shorthash_siphashx24(k->a, (const uint8_t *)q, ql, w->a->nkey);
+	k->a[0] ^= (uint8_t)zoff;
+	k->a[1] ^= (uint8_t)(zoff >> 8);
+	memset(&c, 0, sizeof(c));
+	c.v[AC_Q] = 1;
+	c.v[ctr]++;
+	t = &w->lnt[ss_add(w->lns, k, &c, 0)];
+	if (memcmp(t->h, k->a, sizeof(t->h)) != 0) {
+		memcpy(t->h, k->a, sizeof(t->h));
+		t->zoff = (uint16_t)zoff;
+		memcpy(t->q, q, ql + 1);
+	}
+	return true;
 }
 
 static struct lclient *
@@ -1257,6 +1411,8 @@ acct_answer(struct acct_worker *w, const struct query_cfg *qc,
 	if (alen == 0 && info->forward) {
 		/* upstream.c answers later: counted as forwarded */
 		ctr = AC_FORWARDED;
+		if (p->enabled && info->fwd_zone < qc->nfwd)
+			wz = worker_zone_name(w, qc->fwd[info->fwd_zone].name);
 		goto count;
 	}
 	if (info->zone != NULL) {
@@ -1329,6 +1485,10 @@ count:
 
 		acct_client_key(client, clen, p->v6plen, &k);
 		lc = worker_client(w, &k);
+		w->last_n = wz != NULL && info->qname[0] != '\0' &&
+		    worker_name(w, info->qname, wz->name, ctr, &w->last_nk);
+		w->last_lc = lc;
+		w->last_wz = wz;
 		lc->c.v[AC_Q]++;
 		lc->c.v[ctr]++;
 		lc->c.v[AC_IN] += len;
@@ -1582,4 +1742,163 @@ acct_zone_counters(struct acct *a, const char *zone, struct acct_counters *c)
 		}
 	pthread_mutex_unlock(&a->mu);
 	return found;
+}
+
+void
+acct_worker_cached(struct acct_worker *w, size_t alen)
+{
+	if (w == NULL || w->last_lc == NULL || !w->p->enabled)
+		return;
+	w->last_lc->c.v[AC_CACHED]++;
+	w->last_lc->c.v[AC_OUT] += alen;
+	w->tot.v[AC_CACHED]++;
+	w->tot.v[AC_OUT] += alen;
+	if (w->last_wz != NULL) {
+		w->last_wz->c.v[AC_CACHED]++;
+		w->last_wz->c.v[AC_OUT] += alen;
+	}
+	if (w->last_n) {
+		struct acct_counters c;
+
+		memset(&c, 0, sizeof(c));
+		c.v[AC_CACHED] = 1;
+		(void)ss_add(w->lns, &w->last_nk, &c, 0);
+	}
+	w->last_lc = NULL; /* once per query */
+}
+
+size_t
+acct_zones_snapshot(struct acct *a, struct acct_zone_snap **out,
+    uint64_t *since)
+{
+	struct acct_zone_snap *s = NULL;
+	size_t i, n;
+
+	pthread_mutex_lock(&a->mu);
+	n = a->nzones;
+	*since = a->since;
+	if (n > 0 && (s = calloc(n, sizeof(*s))) == NULL) {
+		pthread_mutex_unlock(&a->mu);
+		*out = NULL;
+		return (size_t)-1;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(s[i].name, sizeof(s[i].name), "%s", a->zones[i].name);
+		s[i].c = a->zones[i].c;
+		memcpy(s[i].hist, a->zones[i].hist, sizeof(s[i].hist));
+		s[i].lat_sum_ns = a->zones[i].lat_sum;
+	}
+	pthread_mutex_unlock(&a->mu);
+	*out = s;
+	return n;
+}
+
+struct namerow {
+	char zone[ZN_NAME_MAX + 1];
+	char name[ZN_NAME_MAX + 1]; /* the labels left of the zone */
+	struct acct_counters c;
+	uint64_t err;
+};
+
+static int
+name_cmp(const void *x, const void *y)
+{
+	const struct namerow *a = x, *b = y;
+	int r;
+
+	if (a->c.v[by_idx] != b->c.v[by_idx])
+		return a->c.v[by_idx] < b->c.v[by_idx] ? 1 : -1;
+	if (a->c.v[AC_Q] != b->c.v[AC_Q])
+		return a->c.v[AC_Q] < b->c.v[AC_Q] ? 1 : -1;
+	if ((r = strcmp(a->zone, b->zone)) != 0)
+		return r;
+	return strcmp(a->name, b->name);
+}
+
+void
+acct_write_top_names(struct acct *a, FILE *f, bool json, size_t n,
+    enum acct_by by)
+{
+	struct namerow *rows;
+	size_t i, j, nrows = 0, cnt;
+
+	by_idx = by == ACCT_BY_LISTED ? AC_LISTED :
+	    by == ACCT_BY_REFUSED     ? AC_REFUSED :
+	                                AC_Q;
+	pthread_mutex_lock(&a->mu);
+	cnt = ss_count(a->names);
+	rows = calloc(cnt + 1, sizeof(*rows));
+	for (i = 0; rows != NULL && i < cnt; i++) {
+		const struct ss_entry *e = ss_entry_at(a->names, i);
+		const struct nametext *g = &a->ntext[i];
+		struct namerow *r = &rows[nrows];
+		size_t zoff = g->zoff;
+
+		if (zoff > strlen(g->q))
+			continue; /* cannot happen: its text is kept */
+		snprintf(r->zone, sizeof(r->zone), "%s", g->q + zoff);
+		/* the key: what is left of ".zone" ("" at the apex) */
+		if (zoff > 0 && g->q[zoff] != '\0')
+			zoff--;
+		snprintf(r->name, sizeof(r->name), "%.*s", (int)zoff, g->q);
+		r->c = e->c;
+		r->err = e->err;
+		nrows++;
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (rows == NULL) {
+		fputs(json ? "{\"error\":\"out of memory\"}\n" :
+		             "out of memory\n",
+		    f);
+		return;
+	}
+	qsort(rows, nrows, sizeof(*rows), name_cmp);
+	if (n > nrows)
+		n = nrows;
+	if (json) {
+		fprintf(f, "{\"by\":\"%s\",\"capacity\":%d,\"names\":[",
+		    acct_ctr_names[by_idx], ACCT_NAMES);
+		for (i = 0; i < n; i++) {
+			fprintf(f, "%s{\"zone\":", i ? "," : "");
+			json_str(f, rows[i].zone);
+			fputs(",\"name\":", f);
+			json_str(f, rows[i].name);
+			fputc(',', f);
+			/* names count queries and outcomes, not bytes */
+			for (j = 0; j < AC_IN; j++)
+				fprintf(f, "%s\"%s\":%" PRIu64, j ? "," : "",
+				    acct_ctr_names[j], rows[i].c.v[j]);
+			fprintf(f, ",\"error_bound\":%" PRIu64 "}",
+			    rows[i].err);
+		}
+		fputs("]}\n", f);
+	} else {
+		char label[2 * ZN_NAME_MAX + 8];
+
+		/* names count queries and their outcome, not bytes */
+		fprintf(f, "%-40s %10s %9s %9s %9s %9s %9s %9s\n",
+		    "name (zone)", "queries", "listed", "notlisted", "refused",
+		    "ratelim", "errors", "cached");
+		for (i = 0; i < n; i++) {
+			size_t l;
+
+			snprintf(label, sizeof(label), "%s (%s)",
+			    rows[i].name[0] ? rows[i].name : "@",
+			    rows[i].zone[0] ? rows[i].zone : ".");
+			/* raw label bytes: nothing unprintable on a TTY */
+			for (j = 0, l = strlen(label); j < l; j++)
+				if ((unsigned char)label[j] < 0x20 ||
+				    (unsigned char)label[j] >= 0x7f)
+					label[j] = '?';
+			fprintf(f,
+			    "%-40s %10" PRIu64 " %9" PRIu64 " %9" PRIu64
+			    " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+			    "\n",
+			    label, rows[i].c.v[AC_Q], rows[i].c.v[AC_LISTED],
+			    rows[i].c.v[AC_NOTLISTED], rows[i].c.v[AC_REFUSED],
+			    rows[i].c.v[AC_RATELIMITED], rows[i].c.v[AC_ERR],
+			    rows[i].c.v[AC_CACHED]);
+		}
+	}
+	free(rows);
 }

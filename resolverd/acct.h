@@ -7,8 +7,21 @@
  * exactly one of listed, notlisted (NXDOMAIN or NOERROR without listed
  * data), refused (by an ACL or outside the served zones), dropped (by an
  * ACL), ratelimited (rate, quota or RRL) and err (anything else, garbage
- * dropped included); forwarded and cached are for zones answered by
- * upstream servers; bytes in and out are DNS payload.
+ * dropped included); forwarded counts every query for a zone answered
+ * by upstream servers (in place of listed/notlisted), per zone too, and
+ * cached those of them a worker answered from the cache
+ * (acct_worker_cached); bytes in and out are DNS payload (a forwarded
+ * answer's bytes out only when it came from the cache).  Each zone also
+ * has a latency histogram and the sum of its latencies (/metrics).
+ *
+ * The most queried names (per zone, the labels left of the zone) are a
+ * second Space-Saving sketch of ACCT_NAMES entries, keyed by a keyed
+ * 128-bit hash (SipHash) of the name and the zone's place in it, with
+ * the text kept per entry; each worker counts into a Space-Saving sketch
+ * of its own (256 names, no lock) merged with the rest, error bounds
+ * included, so memory stays bounded under floods of random names and a
+ * flood costs no shared lock per query.  Names are not stored in the
+ * database: they start over with the daemon.
  *
  * Clients are IPv4 addresses and IPv6 networks (/64 by default).  Each
  * worker counts into private tables without any lock and merges them
@@ -112,8 +125,10 @@ struct ss_entry {
 struct ss;
 struct ss *ss_new(size_t cap);
 void ss_free(struct ss *s);
-/* Add c to key's counters (err: an error carried from a saved entry). */
-void ss_add(struct ss *s, const struct acct_key *key,
+/* Add c to key's counters (err: an error carried from a saved entry).
+ * Returns the key's entry index: entries keep their index, a newcomer
+ * takes the index of the entry it pushed out. */
+size_t ss_add(struct ss *s, const struct acct_key *key,
     const struct acct_counters *c, uint64_t err);
 size_t ss_count(const struct ss *s);
 size_t ss_capacity(const struct ss *s);
@@ -198,5 +213,27 @@ bool acct_zone_counters(struct acct *a, const char *zone,
     struct acct_counters *c);
 void acct_write_top(struct acct *a, FILE *f, bool json, bool zones, size_t n,
     enum acct_by by);
+/* "top names": the most queried names, per zone. */
+#define ACCT_NAMES 1024
+void acct_write_top_names(struct acct *a, FILE *f, bool json, size_t n,
+    enum acct_by by);
+
+/*
+ * The query just passed to acct_answer (forwarded) was answered from
+ * the cache with alen bytes: count it as cached for its client and zone.
+ */
+void acct_worker_cached(struct acct_worker *w, size_t alen);
+
+/* A copy of one zone's counters (for /metrics). */
+struct acct_zone_snap {
+	char name[ZN_NAME_MAX + 1];
+	struct acct_counters c;
+	uint64_t hist[ACCT_HIST];
+	uint64_t lat_sum_ns; /* the latencies counted in hist, summed */
+};
+/* Every zone counted; *out is malloc'ed (NULL when none).  The count,
+ * or (size_t)-1 when out of memory.  since: the start of counting. */
+size_t acct_zones_snapshot(struct acct *a, struct acct_zone_snap **out,
+    uint64_t *since);
 
 #endif /* RESOLVERD_ACCT_H */

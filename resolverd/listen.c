@@ -415,6 +415,8 @@ udp_on_read(evutil_socket_t fd, short what, void *arg)
 				alen = upstream_query(w->box, &w->qc,
 				    w->rbuf[i], qlen, &info, &cl, w->abuf[i],
 				    sizeof(w->abuf[i]));
+				if (info.cached)
+					acct_worker_cached(w->acct, alen);
 				if (alen == 0)
 					continue;
 			}
@@ -534,6 +536,8 @@ tcp_answer(struct bufferevent *bev, struct tcp_conn *c, bool *begun)
 
 			alen = upstream_query(w->box, &w->qc, w->tcp_q, qlen,
 			    &info, &cl, w->tcp_a + 2, QUERY_MAX_TCP);
+			if (info.cached)
+				acct_worker_cached(w->acct, alen);
 			if (alen == 0) {
 				c->forwarded++; /* upstream_deliver writes it */
 				continue;

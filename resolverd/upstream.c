@@ -194,6 +194,7 @@ struct pend {
 	struct bufferevent *bev;
 	uint8_t qbuf[RW_QUESTION_MAX + 16];
 	size_t qlen;
+	uint64_t t_sent; /* us, monotonic: the attempt started */
 };
 
 struct upstream {
@@ -214,6 +215,9 @@ struct upstream {
 	size_t npend;
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
 	_Atomic uint64_t cnt[C_NCOUNT];
+	pthread_mutex_t hlock; /* the health table (upstream_health) */
+	struct upstream_health health[UPSTREAM_HEALTH_MAX];
+	size_t nhealth;
 
 	struct rw_answer ans; /* scratch of the thread */
 	uint8_t rbuf[65536];
@@ -605,12 +609,95 @@ pend_fail(struct pend *p)
 	pend_free(p);
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The entry of server text in zone (added if there is room) or NULL;
+ * hlock held. */
+static struct upstream_health *
+health_get(struct upstream *u, const char *zone, const char *text)
+{
+	struct upstream_health *h;
+	size_t i;
+
+	for (i = 0; i < u->nhealth; i++)
+		if (strcmp(u->health[i].zone, zone) == 0 &&
+		    strcmp(u->health[i].server, text) == 0)
+			return &u->health[i];
+	if (u->nhealth == UPSTREAM_HEALTH_MAX)
+		return NULL;
+	h = &u->health[u->nhealth++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->zone, sizeof(h->zone), "%s", zone);
+	snprintf(h->server, sizeof(h->server), "%s", text);
+	h->up = true;
+	return h;
+}
+
+/* Note an attempt's outcome for /metrics. */
+static void
+health_note(struct pend *p, bool ok)
+{
+	struct upstream *u = p->u;
+	struct upstream_health *h;
+
+	pthread_mutex_lock(&u->hlock);
+	if ((h = health_get(u, p->z->name, p->z->srv[p->cur].a.text)) != NULL) {
+		h->up = ok;
+		if (ok) {
+			h->answers++;
+			h->rtt_us = now_us() - p->t_sent;
+		} else
+			h->failures++;
+	}
+	pthread_mutex_unlock(&u->hlock);
+}
+
+/* Every configured server gets an entry, so /metrics lists it. */
+static void
+health_config(struct upstream *u, const struct config *c)
+{
+	size_t i, j;
+
+	pthread_mutex_lock(&u->hlock);
+	for (i = 0; i < c->nfzones; i++)
+		for (j = 0; j < c->fzones[i].nupstream; j++)
+			(void)health_get(u, c->fzones[i].name,
+			    c->fzones[i].upstream[j].text);
+	pthread_mutex_unlock(&u->hlock);
+}
+
+size_t
+upstream_health(struct upstream *u, struct upstream_health *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&u->hlock);
+	n = u->nhealth < max ? u->nhealth : max;
+	memcpy(out, u->health, n * sizeof(*out));
+	pthread_mutex_unlock(&u->hlock);
+	return n;
+}
+
+void
+upstream_cache_stats(struct upstream *u, struct cache_stats *st)
+{
+	cache_get_stats(u->cache, st);
+}
+
 /* The server of the current attempt answered (whatever it said). */
 static void
 server_ok(struct pend *p)
 {
 	struct userver *s = &p->z->srv[p->cur];
 
+	health_note(p, true);
 	if (s->fails > 0)
 		log_info("zone %s: upstream %s answers again", p->z->name,
 		    s->a.text);
@@ -626,6 +713,7 @@ attempt_failed(struct pend *p, const char *why)
 	uint64_t now = now_ms(), backoff;
 	unsigned shift = s->fails < 6 ? s->fails : 6;
 
+	health_note(p, false);
 	s->fails++;
 	backoff = (uint64_t)1000 << shift;
 	if (backoff > BACKOFF_MAX_MS)
@@ -883,6 +971,7 @@ pend_attempt(struct pend *p)
 	p->cur = p->order[p->tries % p->norder];
 	p->tries++;
 	p->tcp = false;
+	p->t_sent = now_us();
 	s = &p->z->srv[p->cur];
 	p->id = (uint16_t)arc4random();
 	p->qlen = rw_query(&p->q, p->id, p->edns, p->qbuf, sizeof(p->qbuf));
@@ -1100,6 +1189,8 @@ upstream_new(const struct config *c, struct upstream **out, char *err,
 	u->wake_fd = -1;
 	u->qtail = &u->qhead;
 	pthread_mutex_init(&u->lock, NULL);
+	pthread_mutex_init(&u->hlock, NULL);
+	health_config(u, c);
 	arc4random_buf(u->hkey, sizeof(u->hkey));
 	if ((u->cache = cache_new(c->cache_size)) == NULL ||
 	    (u->zt = ztable_new(c)) == NULL) {
@@ -1137,6 +1228,7 @@ upstream_configure(struct upstream *u, const struct config *c)
 	struct ureq *r;
 	struct ztable *zt;
 
+	health_config(u, c);
 	if ((zt = ztable_new(c)) == NULL ||
 	    (r = calloc(1, sizeof(*r))) == NULL) {
 		ztable_unref(zt);
@@ -1212,6 +1304,7 @@ upstream_free(struct upstream *u)
 	ztable_unref(u->zt);
 	cache_free(u->cache);
 	pthread_mutex_destroy(&u->lock);
+	pthread_mutex_destroy(&u->hlock);
 	free(u);
 }
 
@@ -1258,6 +1351,7 @@ upstream_query(struct upstream_box *b, const struct query_cfg *qc,
 			alen = rw_render(&c, h.rcode, h.an, h.ns, body, h.blen,
 			    h.ttl - h.left, false, out, outsize, &tc);
 			fill_info(info, h.rcode, tc ? 0 : h.an, tc);
+			info->cached = true;
 			return alen;
 		}
 	}

@@ -32,6 +32,7 @@
 
 #include <event2/event.h>
 
+#include "cache.h"
 #include "conf.h"
 #include "query.h"
 
@@ -107,5 +108,25 @@ size_t upstream_query(struct upstream_box *b, const struct query_cfg *qc,
 
 /* One line of counters ("upstream: ...") and one of the cache. */
 void upstream_stats_write(struct upstream *u, FILE *f);
+
+/*
+ * The health of each upstream server of each zone, as the upstream
+ * thread last saw it (for /metrics); servers of the config the thread
+ * was started or reconfigured with, and any it still asks.
+ */
+#define UPSTREAM_HEALTH_MAX (CFG_FZONES_MAX * CFG_UPSTREAM_MAX)
+struct upstream_health {
+	char zone[ZN_NAME_MAX + 1];
+	char server[64]; /* cfg_addr.text */
+	bool up; /* not backed off after a failure */
+	uint64_t answers; /* attempts it answered */
+	uint64_t failures; /* attempts that failed */
+	uint64_t rtt_us; /* of the last answer; 0: none yet */
+};
+/* Copies at most max entries to out; returns how many. */
+size_t upstream_health(struct upstream *u, struct upstream_health *out,
+    size_t max);
+/* The cache's counters. */
+void upstream_cache_stats(struct upstream *u, struct cache_stats *st);
 
 #endif /* RESOLVERD_UPSTREAM_H */

@@ -39,8 +39,12 @@ usage_to(FILE *f, int code)
 	    "[--expires DURATION] [--snapshot]\n"
 	    "           [--share FRACTION] [--issued UNIXTIME] [-e] [-C] "
 	    "ZONE:TYPE:FILE[,FILE...] ...\n"
-	    "       %s verify -k PUBFILE [-k PUBFILE...] FEEDDIR [ZONE...]\n",
-	    prog, prog, prog, prog, prog, prog, prog);
+	    "       %s verify -k PUBFILE [-k PUBFILE...] FEEDDIR [ZONE...]\n"
+	    "       %s geo [-o OUTPREFIX] [--format dbip|ip2location|maxmind] "
+	    "[--strict]\n"
+	    "           --country CC[=A[:TXT]] ... [--default-value A] "
+	    "FILE...\n",
+	    prog, prog, prog, prog, prog, prog, prog, prog);
 	exit(code);
 }
 
@@ -650,6 +654,8 @@ cmd_lookup(int argc, char **argv)
 int cmd_keygen(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+/* geo.c: country zones from DB-IP, IP2Location or MaxMind CSV files */
+int cmd_geo(int argc, char **argv);
 
 static const struct {
 	const char *name;
@@ -662,6 +668,7 @@ static const struct {
 	{ "keygen", cmd_keygen },
 	{ "publish", cmd_publish },
 	{ "verify", cmd_verify },
+	{ "geo", cmd_geo },
 };
 
 int

@@ -794,6 +794,12 @@ ffile_decode(const uint8_t *buf, size_t len, const char *name, struct ffile *f,
 		goto bad;
 	memcpy(f->zone, z, zl);
 	f->zone[zl] = '\0';
+	/* as the manifest's: no NUL, control bytes or upper case */
+	if (memchr(z, '\0', zl) != NULL || !zn_feed_zone_ok(f->zone)) {
+		r.off = FD_MAGIC_LEN;
+		frd_fail(&r, "bad zone name");
+		goto bad;
+	}
 	if (!f->delta) {
 		f->from = f->to = frd_var(&r);
 		f->entries = frd_var(&r);

@@ -1516,23 +1516,6 @@ count:
 /* ---- reports ---- */
 
 static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void
 json_ctrs(FILE *f, const struct acct_counters *c)
 {
 	size_t i;
@@ -1592,7 +1575,7 @@ acct_write_stats(struct acct *a, FILE *f, bool json)
 		fputs("},\"zones\":{", f);
 		for (i = 0; i < a->nzones; i++) {
 			fputs(i ? "," : "", f);
-			json_str(f, a->zones[i].name);
+			zn_json_str(f, a->zones[i].name);
 			fputs(":{", f);
 			json_ctrs(f, &a->zones[i].c);
 			fputc(',', f);
@@ -1703,7 +1686,7 @@ acct_write_top(struct acct *a, FILE *f, bool json, bool zones, size_t n,
 		for (i = 0; i < n; i++) {
 			fprintf(f, "%s{\"%s\":", i ? "," : "",
 			    zones ? "zone" : "client");
-			json_str(f, rows[i].name);
+			zn_json_str(f, rows[i].name);
 			fputc(',', f);
 			json_ctrs(f, &rows[i].c);
 			if (!zones)
@@ -1860,9 +1843,9 @@ acct_write_top_names(struct acct *a, FILE *f, bool json, size_t n,
 		    acct_ctr_names[by_idx], ACCT_NAMES);
 		for (i = 0; i < n; i++) {
 			fprintf(f, "%s{\"zone\":", i ? "," : "");
-			json_str(f, rows[i].zone);
+			zn_json_str(f, rows[i].zone);
 			fputs(",\"name\":", f);
-			json_str(f, rows[i].name);
+			zn_json_str(f, rows[i].name);
 			fputc(',', f);
 			/* names count queries and outcomes, not bytes */
 			for (j = 0; j < AC_IN; j++)

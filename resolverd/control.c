@@ -434,35 +434,6 @@ write_zones(struct control *c, FILE *f, bool json)
 }
 
 static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void
-time_text(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, size, "-");
-	else
-		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void
 a_text(uint32_t a, char *buf)
 {
 	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
@@ -481,20 +452,20 @@ policy_row(void *arg, const struct zn_policy_entry *e)
 	struct pol_out *o = arg;
 	char when[32], a[16];
 
-	time_text(e->when, when, sizeof(when));
+	zn_time_iso(e->when, when, sizeof(when));
 	a_text(e->a, a);
 	if (o->json) {
 		fprintf(o->f, "%s{\"zone\":", o->n ? "," : "");
-		json_str(o->f, e->zone);
+		zn_json_str(o->f, e->zone);
 		fprintf(o->f, ",\"action\":\"%s\",\"entry\":",
 		    zn_policy_action_name(e->action));
-		json_str(o->f, e->entry);
+		zn_json_str(o->f, e->entry);
 		if (e->action == ZN_POLICY_DENY)
 			fprintf(o->f, ",\"value\":\"%s\"", a);
 		fputs(",\"who\":", o->f);
-		json_str(o->f, e->who);
+		zn_json_str(o->f, e->who);
 		fprintf(o->f, ",\"when\":%lld,\"reason\":", (long long)e->when);
-		json_str(o->f, e->reason);
+		zn_json_str(o->f, e->reason);
 		fputc('}', o->f);
 	} else
 		fprintf(o->f, "%-24s %-6s %-30s %-15s %-12s %-20s %s\n",
@@ -527,26 +498,26 @@ explain_write(FILE *f, bool json, const char *name, const struct zn_explain *ex)
 
 	if (json) {
 		fputs("{\"name\":", f);
-		json_str(f, name);
+		zn_json_str(f, name);
 		fputs(",\"zone\":", f);
 		if (ex->zone_found)
-			json_str(f, ex->zone);
+			zn_json_str(f, ex->zone);
 		else
 			fputs("null", f);
 		fputs(",\"key\":", f);
-		json_str(f, ex->key);
+		zn_json_str(f, ex->key);
 		fputs(",\"datasets\":[", f);
 		for (i = 0; i < ex->nds; i++) {
 			const struct zn_explain_ds *d = &ex->ds[i];
 
 			fprintf(f, "%s{\"spec\":", i ? "," : "");
-			json_str(f, d->spec);
+			zn_json_str(f, d->spec);
 			fprintf(f, ",\"type\":\"%s\",\"subzone\":",
 			    zn_type_name(d->type));
-			json_str(f, d->subzone);
+			zn_json_str(f, d->subzone);
 			fputs(",\"match\":", f);
 			if (d->matched)
-				json_str(f, d->match);
+				zn_json_str(f, d->match);
 			else
 				fputs("null", f);
 			fprintf(f, ",\"excluded\":%s,\"values\":[",
@@ -556,7 +527,7 @@ explain_write(FILE *f, bool json, const char *name, const struct zn_explain *ex)
 				fprintf(f,
 				    "%s{\"a\":\"%s\",\"txt\":", j ? "," : "",
 				    a);
-				json_str(f, d->txt[j]);
+				zn_json_str(f, d->txt[j]);
 				fputc('}', f);
 			}
 			fputs("]}", f);
@@ -596,7 +567,7 @@ explain_write(FILE *f, bool json, const char *name, const struct zn_explain *ex)
 			memcpy(t, ex->ans.txt[j], ex->ans.tlen[j]);
 			t[ex->ans.tlen[j]] = '\0';
 			fputs(j ? "," : "", f);
-			json_str(f, t);
+			zn_json_str(f, t);
 		}
 		fputs("]}\n", f);
 		return;
@@ -625,12 +596,12 @@ explain_write(FILE *f, bool json, const char *name, const struct zn_explain *ex)
 			}
 		}
 		if (ex->feed) {
-			time_text(ex->feed_synced, when, sizeof(when));
+			zn_time_iso(ex->feed_synced, when, sizeof(when));
 			fprintf(f, "feed      serial %llu, synced %s\n",
 			    (unsigned long long)ex->feed_serial, when);
 		}
 		if (ex->policy) {
-			time_text(ex->pol.when, when, sizeof(when));
+			zn_time_iso(ex->pol.when, when, sizeof(when));
 			a_text(ex->pol.a, a);
 			fprintf(f, "policy    %s %s%s%s by %s at %s: %s\n",
 			    zn_policy_action_name(ex->pol.action),

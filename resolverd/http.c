@@ -171,35 +171,6 @@ view_get(struct zn_db *db, char *err, size_t errlen)
 	return v;
 }
 
-static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void
-fmt_time(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, size, "-");
-	else
-		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void
 zstates_write(struct zn_db *db, struct acct *acct, const struct rd_status *st,
     FILE *f, bool json)
@@ -214,7 +185,7 @@ zstates_write(struct zn_db *db, struct acct *acct, const struct rd_status *st,
 	    zstates_get(v, db, st, now, &s, &n, err, sizeof(err)) != 0) {
 		if (json) {
 			fputs("{\"error\":", f);
-			json_str(f, err);
+			zn_json_str(f, err);
 			fputs("}\n", f);
 		} else
 			fprintf(f, "%s\n", err);
@@ -238,7 +209,7 @@ zstates_write(struct zn_db *db, struct acct *acct, const struct rd_status *st,
 			acct_zone_counters(acct, s[i].name, &ac);
 		if (json) {
 			fputs(i ? ",{\"zone\":" : "{\"zone\":", f);
-			json_str(f, s[i].name);
+			zn_json_str(f, s[i].name);
 			fprintf(f,
 			    ",\"state\":\"%s\",\"source\":\"%s\","
 			    "\"serial\":%" PRIu64 ",\"entries\":%" PRIu64,
@@ -272,8 +243,8 @@ zstates_write(struct zn_db *db, struct acct *acct, const struct rd_status *st,
 			    ac.v[AC_LISTED]);
 			continue;
 		}
-		fmt_time(s[i].synced, t1, sizeof(t1));
-		fmt_time(s[i].expires, t2, sizeof(t2));
+		zn_time_iso(s[i].synced, t1, sizeof(t1));
+		zn_time_iso(s[i].expires, t2, sizeof(t2));
 		if (s[i].data_time > 0)
 			snprintf(age, sizeof(age), "%" PRId64 "s",
 			    now - s[i].data_time);
@@ -691,7 +662,7 @@ http_write_healthz(FILE *f, struct zn_db *db, const struct rd_status *st)
 		if (r == NULL && v != NULL)
 			snprintf(err, sizeof(err), "out of memory");
 		fputs("{\"status\":\"fail\",\"error\":", f);
-		json_str(f, err);
+		zn_json_str(f, err);
 		fputs("}\n", f);
 		free(r);
 		if (v != NULL)
@@ -711,7 +682,7 @@ http_write_healthz(FILE *f, struct zn_db *db, const struct rd_status *st)
 				z = &zt[j];
 		if (z != NULL)
 			hz_zone(v, z, &s[i], r, m, &nm, 16);
-		fmt_time(s[i].expires, t, sizeof(t));
+		zn_time_iso(s[i].expires, t, sizeof(t));
 		switch (s[i].state) {
 		case ZS_NEVER:
 			hz_add(m, &nm, 16, true,
@@ -747,7 +718,7 @@ http_write_healthz(FILE *f, struct zn_db *db, const struct rd_status *st)
 		warn |= zwarn;
 		fputs(first ? "{\"zone\":" : ",{\"zone\":", f);
 		first = false;
-		json_str(f, s[i].name);
+		zn_json_str(f, s[i].name);
 		fprintf(f, ",\"status\":\"%s\",\"state\":\"%s\",\"problems\":[",
 		    zfail     ? "fail" :
 		        zwarn ? "warning" :
@@ -757,7 +728,7 @@ http_write_healthz(FILE *f, struct zn_db *db, const struct rd_status *st)
 			fprintf(f,
 			    "%s{\"severity\":\"%s\",\"reason\":", j ? "," : "",
 			    m[j].fail ? "fail" : "warning");
-			json_str(f, m[j].text);
+			zn_json_str(f, m[j].text);
 			fputc('}', f);
 		}
 		fputs("]}", f);

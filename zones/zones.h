@@ -699,4 +699,12 @@ int zn_explain(struct zn_view *v, struct zn_db *db, const char *name,
     const uint8_t *client, size_t clen, uint32_t def_ttl, struct zn_explain *ex,
     struct zn_err *err);
 
+/*
+ * Report helpers (text.c).  zn_json_str writes s as a JSON string, bytes
+ * outside printable ASCII as \u00XX.  zn_time_iso writes a unix time as
+ * "YYYY-MM-DDTHH:MM:SSZ" (UTC), or "-" for t <= 0.
+ */
+void zn_json_str(FILE *f, const char *s);
+void zn_time_iso(int64_t t, char *buf, size_t size);
+
 #endif /* ZONES_H */

@@ -138,24 +138,6 @@ parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-/* JSON string (the bytes we print are ours or escaped). */
-static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void
 human(uint64_t n, char *buf, size_t size)
 {
@@ -187,7 +169,7 @@ print_result(const struct opts *o, const struct result *r, bool first)
 
 	if (o->json) {
 		printf("%s\n    {\"zone\": ", first ? "" : ",");
-		json_str(stdout, r->zone);
+		zn_json_str(stdout, r->zone);
 		printf(", \"status\": \"%s\"",
 		    r->status == R_FAILED      ? "failed" :
 		        r->status == R_CURRENT ? "current" :
@@ -207,7 +189,7 @@ print_result(const struct opts *o, const struct result *r, bool first)
 		printf(", \"seconds\": %.3f", r->secs);
 		if (r->status == R_FAILED) {
 			printf(", \"error\": ");
-			json_str(stdout, r->err);
+			zn_json_str(stdout, r->err);
 		}
 		printf("}");
 		return;
@@ -1230,7 +1212,7 @@ cmd_import(int argc, char **argv)
 			if (j < i)
 				continue;
 			printf("%s", i ? ", " : "");
-			json_str(stdout, specs[i].zone);
+			zn_json_str(stdout, specs[i].zone);
 		}
 		printf("], \"changed\": %s, \"written\": %zu, \"deleted\": "
 		       "%zu, \"entries\": %zu, \"parse_seconds\": %.3f, "
@@ -1257,18 +1239,6 @@ out:
 	free(specs);
 	free(ds);
 	return rc;
-}
-
-static void
-fmt_time(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
-		snprintf(buf, size, "-");
-	else
-		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /*
@@ -1364,12 +1334,12 @@ cmd_status(int argc, char **argv)
 			state = "ok";
 		for (k = 0; r == 0 && k < ZN_DIGEST_BYTES; k++)
 			snprintf(hex + 2 * k, 3, "%02x", st.digest[k]);
-		fmt_time(r == 0 ? st.issued : 0, ti, sizeof(ti));
-		fmt_time(r == 0 ? st.expires : 0, te, sizeof(te));
-		fmt_time(r == 0 ? st.synced : 0, ts, sizeof(ts));
+		zn_time_iso(r == 0 ? st.issued : 0, ti, sizeof(ti));
+		zn_time_iso(r == 0 ? st.expires : 0, te, sizeof(te));
+		zn_time_iso(r == 0 ? st.synced : 0, ts, sizeof(ts));
 		if (json) {
 			printf("%s\n    {\"zone\": ", first ? "" : ",");
-			json_str(stdout, names[i]);
+			zn_json_str(stdout, names[i]);
 			printf(", \"state\": \"%s\"", state);
 			if (r == 0)
 				printf(", \"serial\": %" PRIu64

@@ -244,15 +244,16 @@ entry_text(const uint8_t *k, size_t klen, char *out)
 	if ((k[0] == ZN_KEY_IP4 && klen == 6) ||
 	    (k[0] == ZN_KEY_IP6 && klen == 18)) {
 		size_t alen = k[0] == ZN_KEY_IP4 ? 4 : 16;
+		char abuf[64]; /* an address: 46 bytes at most */
 
 		if (alen == 4)
-			zn_ip4_format(zn_get32(k + 1), buf);
+			zn_ip4_format(zn_get32(k + 1), abuf);
 		else
-			zn_ip6_format(k + 1, buf);
+			zn_ip6_format(k + 1, abuf);
 		if (k[1 + alen] == alen * 8)
-			snprintf(out, ZN_POLICY_ENTRY_MAX, "%s", buf);
+			snprintf(out, ZN_POLICY_ENTRY_MAX, "%s", abuf);
 		else
-			snprintf(out, ZN_POLICY_ENTRY_MAX, "%s/%u", buf,
+			snprintf(out, ZN_POLICY_ENTRY_MAX, "%s/%u", abuf,
 			    k[1 + alen]);
 		return;
 	}

@@ -168,21 +168,6 @@ has_bytes(const uint8_t *hay, size_t hlen, const uint8_t *needle, size_t nlen)
 	return find_bytes(hay, hlen, needle, nlen) >= 0;
 }
 
-/* Overwrite every copy of the key in p with '*' (same length, so every
- * length byte stays right); how many were found. */
-static unsigned
-mask_key(uint8_t *p, size_t len, const uint8_t *key, size_t klen)
-{
-	unsigned n = 0;
-	long at;
-
-	while ((at = find_bytes(p, len, key, klen)) >= 0) {
-		memset(p + at, '*', klen);
-		n++;
-	}
-	return n;
-}
-
 int
 rw_question(const struct rw_zone *z, const uint8_t *qname, size_t qlen,
     unsigned nkey, uint16_t qtype, struct rw_question *q)
@@ -355,13 +340,136 @@ map_name(const uint8_t *n, size_t nlen, const struct names *nm, uint8_t *w,
 }
 
 /*
+ * What masking may do to a byte of record data: a text byte (a string's
+ * or a label's content, an address, a number) may become '*'; a length
+ * byte, or any byte of data whose structure we do not know, may not, or
+ * the client would read the record (and those after it) differently.
+ */
+#define M_FIXED 0
+#define M_TEXT 1
+
+/*
+ * Keep the key out of a record as the client sees it: the record's TTL
+ * (any value up to CACHE_TTL_CAP: it is aged when answered) and length
+ * bytes, then its data rd (len bytes, cls[i] says what rd[i] is).  A
+ * copy of the key in those bytes, or in the text bytes alone (strings
+ * and labels joined, as clients may join them), has its text bytes
+ * overwritten with '*' (same length, so every length byte stays right).
+ * How many copies were masked, or -1 if one has data bytes but no text
+ * byte to mask.
+ */
+static int
+mask_rr(uint8_t *rd, const uint8_t *cls, size_t len, const struct names *nm)
+{
+	const uint8_t *key = nm->key;
+	size_t klen = nm->klen, i, j, p, lim;
+	int n = 0;
+	bool hit;
+
+	if (klen == 0)
+		return 0;
+	/* the bytes as sent: position p of TTL(4), length(2), data */
+	for (i = 0; i + klen <= 6 + len; i++) {
+		for (j = 0; j < klen; j++) {
+			p = i + j;
+			if (p < 4) {
+				lim = CACHE_TTL_CAP >> (8 * (3 - p));
+				if (key[j] > lim)
+					break;
+			} else if (p < 6) {
+				if (lower((uint8_t)(len >> (p == 4 ? 8 : 0))) !=
+				    key[j])
+					break;
+			} else if (lower(rd[p - 6]) != key[j])
+				break;
+		}
+		/* none in the data: the TTL and length alone, a key of
+		 * four bytes or less, are no copy of anything */
+		if (j < klen || i + klen <= 6)
+			continue;
+		for (hit = false, j = 0; j < klen; j++) {
+			p = i + j;
+			if (p >= 6 && cls[p - 6] == M_TEXT) {
+				rd[p - 6] = '*';
+				hit = true;
+			}
+		}
+		if (!hit)
+			return -1;
+		n++;
+	}
+	/* the text bytes alone */
+	for (i = 0; i < len; i++) {
+		if (cls[i] != M_TEXT)
+			continue;
+		for (j = 0, p = i; j < klen && p < len; p++) {
+			if (cls[p] != M_TEXT)
+				continue;
+			if (lower(rd[p]) != key[j])
+				break;
+			j++;
+		}
+		if (j < klen)
+			continue;
+		for (j = 0, p = i; j < klen; p++) {
+			if (cls[p] == M_TEXT) {
+				rd[p] = '*';
+				j++;
+			}
+		}
+		n++;
+	}
+	return n;
+}
+
+/* What each of the n bytes of a field of type t (wire form w) is. */
+static void
+rdf_cls(ldns_rdf_type t, const uint8_t *w, size_t n, uint8_t *cls)
+{
+	size_t i;
+
+	switch (t) {
+	case LDNS_RDF_TYPE_DNAME: /* labels: their length bytes fixed */
+		memset(cls, M_TEXT, n);
+		for (i = 0; i < n; i += 1 + w[i])
+			cls[i] = M_FIXED;
+		break;
+	case LDNS_RDF_TYPE_STR: /* a length byte, then text */
+		memset(cls, M_TEXT, n);
+		if (n > 0)
+			cls[0] = M_FIXED;
+		break;
+	case LDNS_RDF_TYPE_A:
+	case LDNS_RDF_TYPE_AAAA:
+	case LDNS_RDF_TYPE_INT8:
+	case LDNS_RDF_TYPE_INT16:
+	case LDNS_RDF_TYPE_INT32:
+	case LDNS_RDF_TYPE_TIME:
+	case LDNS_RDF_TYPE_PERIOD:
+	case LDNS_RDF_TYPE_HEX:
+	case LDNS_RDF_TYPE_B64:
+	case LDNS_RDF_TYPE_LONG_STR:
+	case LDNS_RDF_TYPE_UNKNOWN:
+	case LDNS_RDF_TYPE_EUI48:
+	case LDNS_RDF_TYPE_EUI64:
+	case LDNS_RDF_TYPE_ILNP64:
+		memset(cls, M_TEXT, n); /* fixed size, or the rest of it */
+		break;
+	default: /* structure we do not look into: keep it as is */
+		memset(cls, M_FIXED, n);
+		break;
+	}
+}
+
+/*
  * The data of rr in wire form (names uncompressed, and mapped by
- * map_name) into out; its length, or 0 if it does not fit or cannot be
- * written.  Empty data is written as is: *ok tells the two apart.
+ * map_name) into out, and what each byte is into cls (as large as out);
+ * its length, or 0 if it does not fit or cannot be written.  Empty data
+ * is written as is: *ok tells the two apart.
  */
 static size_t
 rr_rdata(const ldns_rr *rr, const struct names *nm, ldns_buffer *buf,
-    uint8_t *out, size_t size, bool *ok)
+    uint8_t *out, uint8_t *cls, size_t size, bool *ok)
 {
 	size_t len = 0, i, n;
 
@@ -385,6 +493,7 @@ rr_rdata(const ldns_rr *rr, const struct names *nm, ldns_buffer *buf,
 				return 0;
 			memcpy(out + len, ldns_buffer_begin(buf), n);
 		}
+		rdf_cls(ldns_rdf_get_type(f), out + len, n, cls + len);
 		len += n;
 	}
 	*ok = true;
@@ -398,9 +507,10 @@ body_soa(const struct rw_zone *z, const struct rw_question *q, ldns_pkt *p,
     const struct names *nm, ldns_buffer *buf, struct rw_answer *out)
 {
 	ldns_rr_list *auth = ldns_pkt_authority(p);
-	uint8_t rd[2 * RW_NAME_MAX + 20];
+	uint8_t rd[2 * RW_NAME_MAX + 20], cls[sizeof(rd)];
 	size_t i, len;
 	uint32_t neg;
+	int m;
 	bool ok;
 
 	for (i = 0; auth != NULL && i < ldns_rr_list_rr_count(auth); i++) {
@@ -416,15 +526,16 @@ body_soa(const struct rw_zone *z, const struct rw_question *q, ldns_pkt *p,
 		if (wire_suffix(q->name, q->nlen, ldns_rdf_data(own),
 		        ldns_rdf_size(own)) < 0)
 			continue; /* not an ancestor of the name asked */
-		len = rr_rdata(rr, nm, buf, rd, sizeof(rd), &ok);
-		/* the key in the numbers, say: nothing of it gets out */
-		if (ok && nm->klen > 0 &&
-		    mask_key(rd, len, nm->key, nm->klen) > 0)
+		len = rr_rdata(rr, nm, buf, rd, cls, sizeof(rd), &ok);
+		/* the key in the numbers, say: nothing of it gets out (and
+		 * no SOA if it cannot be masked) */
+		if (!ok || (m = mask_rr(rd, cls, len, nm)) < 0)
+			return false;
+		if (m > 0)
 			out->secret++;
 		/* RFC 2308 5: min(TTL, MINIMUM), TTLs clamped as mirrored
 		 * answers are, and at most negative-ttl */
-		if (!ok ||
-		    cache_soa_negative_ttl(rd, len, clamp(z, ldns_rr_ttl(rr)),
+		if (cache_soa_negative_ttl(rd, len, clamp(z, ldns_rr_ttl(rr)),
 		        &neg) != 0)
 			return false;
 		if (z->neg_ttl != 0 && neg > z->neg_ttl)
@@ -473,7 +584,7 @@ enum rw_verdict
 rw_answer(const struct rw_zone *z, const struct rw_question *q, uint16_t id,
     const uint8_t *pkt, size_t len, struct rw_answer *out)
 {
-	static _Thread_local uint8_t rd[65536];
+	static _Thread_local uint8_t rd[65536], cls[sizeof(rd)];
 	ldns_pkt *p = NULL;
 	ldns_rr_list *ans;
 	ldns_buffer *buf = NULL;
@@ -481,6 +592,7 @@ rw_answer(const struct rw_zone *z, const struct rw_question *q, uint16_t id,
 	size_t i;
 	uint32_t minttl = UINT32_MAX;
 	enum rw_verdict v;
+	int m;
 	bool err = false;
 
 	out->why = RW_WHY_NONE;
@@ -526,7 +638,7 @@ rw_answer(const struct rw_zone *z, const struct rw_question *q, uint16_t id,
 			out->foreign++;
 			continue;
 		}
-		rdlen = rr_rdata(rr, &nm, buf, rd, sizeof(rd), &ok);
+		rdlen = rr_rdata(rr, &nm, buf, rd, cls, sizeof(rd), &ok);
 		if (!ok)
 			goto done;
 		if (t == T_A && rdlen == 4) {
@@ -539,8 +651,11 @@ rw_answer(const struct rw_zone *z, const struct rw_question *q, uint16_t id,
 				out->errcode = a;
 			}
 		}
-		/* the key, say in a TXT's URL, never reaches a client */
-		if (nm.klen > 0 && mask_key(rd, rdlen, nm.key, nm.klen) > 0)
+		/* the key, say in a TXT's URL, never reaches a client; one
+		 * that cannot be masked fails the answer */
+		if ((m = mask_rr(rd, cls, rdlen, &nm)) < 0)
+			goto done;
+		if (m > 0)
 			out->secret++;
 		if (!body_rr(out, HDR, t, 0, rd, rdlen))
 			goto done;

@@ -110,7 +110,11 @@ size_t rw_query(const struct rw_question *q, uint16_t id, bool edns,
  * not cached).  Records of other names are left out and counted; an
  * answer that has records but none of the name asked fails
  * (RW_WHY_FOREIGN).  The rewrite key (its first label) is masked with
- * '*' wherever record data holds it (counted in secret).
+ * '*' wherever record data holds it, alone, with the record's TTL and
+ * length bytes, or in its strings and labels joined, in text bytes only
+ * so every length byte stays right (counted in secret); a copy with no
+ * text byte to mask fails the answer (RW_WHY_MALFORMED; in the SOA of
+ * a negative answer, leaves the SOA out).
  */
 enum rw_verdict rw_answer(const struct rw_zone *z, const struct rw_question *q,
     uint16_t id, const uint8_t *pkt, size_t len, struct rw_answer *out);

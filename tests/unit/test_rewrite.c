@@ -395,6 +395,193 @@ test_render(void **state)
 	free(out);
 }
 
+/* The body has no copy of the key, in any letter case. */
+static bool
+body_has_key(const struct rw_answer *out)
+{
+	size_t i, j;
+
+	for (i = 0; i + 6 <= out->blen; i++) {
+		for (j = 0; j < 6; j++) {
+			uint8_t c = out->body[i + j];
+
+			if (c >= 'A' && c <= 'Z')
+				c += 32;
+			if (c != (uint8_t) "key123"[j])
+				break;
+		}
+		if (j == 6)
+			return true;
+	}
+	return false;
+}
+
+/* The client's answer to the body, parsed back by ldns: its one answer
+ * record, the OPT after it checked. */
+static ldns_rr *
+rendered(const struct rw_answer *out, uint16_t qtype, ldns_pkt **p)
+{
+	static uint8_t ans[70000];
+	struct rw_client c;
+	size_t n;
+	bool tc;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.q, "\xbe\xef\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
+	c.qend = 12 + wire("2.0.0.127.zen.spamhaus.test.", c.q + 12);
+	c.q[c.qend++] = (uint8_t)(qtype >> 8);
+	c.q[c.qend++] = (uint8_t)qtype;
+	c.q[c.qend++] = 0;
+	c.q[c.qend++] = 1;
+	c.limit = 65535;
+	c.edns = true;
+	c.edns_size = 1232;
+	n = rw_render(&c, out->rcode, out->an, out->ns, out->body, out->blen, 7,
+	    false, ans, sizeof(ans), &tc);
+	assert_false(tc);
+	assert_int_equal(ldns_wire2pkt(p, ans, n), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_ancount(*p), 1);
+	/* the record ended where its length said: the OPT is still there */
+	assert_true(ldns_pkt_edns(*p));
+	assert_int_equal(ldns_pkt_edns_udp_size(*p), 1232);
+	return ldns_rr_list_rr(ldns_pkt_answer(*p), 0);
+}
+
+static void
+assert_rdf_str(const ldns_rr *rr, size_t i, const char *want)
+{
+	char *s = ldns_rdf2str(ldns_rr_rdf(rr, i));
+
+	assert_string_equal(s, want);
+	free(s);
+}
+
+/*
+ * The key where record data meets what surrounds it (fuzz inputs
+ * regress-key-after-rdlen and regress-mask-length-byte): masked in the
+ * text bytes only, so no copy reaches the client and every length byte
+ * stays right.
+ */
+static void
+test_key_edges(void **state)
+{
+	/* "key12" ends a string, the next one's length byte is '3' (51):
+	 * masking that byte, as the key alone would, broke the record */
+	static const char *const lenbyte[] = { UQ
+		" 60 IN TXT \"see key12\" "
+		"\"012345678901234567890123"
+		"456789012345678901234567890\"",
+		NULL };
+	/* 'k' is the data's length (107), "ey123" its start: the TXT's
+	 * first string is 'e' (101) bytes long */
+	static const char *const rdlen[] = { UQ
+		" 60 IN TXT "
+		"\"y123/ip/aaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaa\" \"abcd\"",
+		NULL };
+	/* the key split over two strings, as clients join them */
+	static const char *const split[] = { UQ
+		" 60 IN TXT \"see key\" \"123/q\"",
+		NULL };
+	struct rw_question q;
+	struct rw_answer *out = malloc(sizeof(*out));
+	uint8_t *pkt = malloc(70000);
+	ldns_pkt *p;
+	ldns_rr *rr;
+	char *big;
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(out);
+	assert_non_null(pkt);
+	question("2.0.0.127.zen.spamhaus.test.", LDNS_RR_TYPE_TXT, &q);
+
+	n = answer(7, UQ, LDNS_RR_TYPE_TXT, 0, lenbyte, NULL, pkt);
+	assert_int_equal(rw_answer(&zone, &q, 7, pkt, n, out), RW_OK);
+	assert_int_equal(out->an, 1);
+	assert_int_equal(out->secret, 1);
+	assert_false(body_has_key(out));
+	rr = rendered(out, LDNS_RR_TYPE_TXT, &p);
+	assert_int_equal(ldns_rr_rd_count(rr), 2);
+	assert_rdf_str(rr, 0, "\"see *****\"");
+	assert_int_equal(ldns_rdf_size(ldns_rr_rdf(rr, 1)), 1 + 51);
+	ldns_pkt_free(p);
+
+	n = answer(7, UQ, LDNS_RR_TYPE_TXT, 0, rdlen, NULL, pkt);
+	assert_int_equal(rw_answer(&zone, &q, 7, pkt, n, out), RW_OK);
+	assert_int_equal(out->body[10], 0);
+	assert_int_equal(out->body[11], 'k'); /* the data's length */
+	assert_int_equal(out->body[12], 'e'); /* the first string's */
+	assert_int_equal(out->secret, 1);
+	assert_false(body_has_key(out));
+	rr = rendered(out, LDNS_RR_TYPE_TXT, &p);
+	assert_int_equal(ldns_rr_rd_count(rr), 2);
+	assert_int_equal(ldns_rdf_size(ldns_rr_rdf(rr, 0)), 1 + 101);
+	assert_non_null(
+	    memmem(ldns_rdf_data(ldns_rr_rdf(rr, 0)), 10, "e****/ip/", 9));
+	assert_rdf_str(rr, 1, "\"abcd\"");
+	ldns_pkt_free(p);
+
+	n = answer(7, UQ, LDNS_RR_TYPE_TXT, 0, split, NULL, pkt);
+	assert_int_equal(rw_answer(&zone, &q, 7, pkt, n, out), RW_OK);
+	assert_int_equal(out->secret, 1);
+	rr = rendered(out, LDNS_RR_TYPE_TXT, &p);
+	assert_rdf_str(rr, 0, "\"see ***\"");
+	assert_rdf_str(rr, 1, "\"***/q\"");
+	ldns_pkt_free(p);
+
+	/*
+	 * "ke" in the TTL, which ages as the answer is served, "y1" the
+	 * data's length (0x7931 bytes), "23" its start: the data is
+	 * masked whatever the TTL is now.
+	 */
+	n = 0x7931;
+	big = malloc(strlen(UQ) + 64 + 2 * n);
+	assert_non_null(big);
+	i = (size_t)sprintf(big, "%s 60 IN TYPE65280 \\# %zu 3233", UQ, n);
+	for (; n > 2; n--, i += 2)
+		memcpy(big + i, "61", 2);
+	big[i] = '\0';
+	{
+		const char *const typ[] = { big, NULL };
+
+		question("2.0.0.127.zen.spamhaus.test.", 65280, &q);
+		n = answer(7, UQ, 65280, 0, typ, NULL, pkt);
+	}
+	assert_int_equal(rw_answer(&zone, &q, 7, pkt, n, out), RW_OK);
+	assert_int_equal(out->secret, 1);
+	assert_memory_equal(out->body + 10, "y1**aaaa", 8);
+	free(big);
+
+	/* a key of two letters that the TTL spells ("ab" is 24930 s):
+	 * nothing of the data to mask, the answer served as is */
+	{
+		static const char *const a[] = {
+			"2.0.0.127.ab.zen.dq.test. 24930 IN A 127.0.0.2", NULL
+		};
+		struct rw_zone z2 = zone;
+		uint8_t w[256];
+
+		z2.rewrite = "ab.zen.dq.test";
+		z2.ttl_max = 0;
+		assert_int_equal(rw_question(&z2, w,
+		                     wire("2.0.0.127.zen.spamhaus.test.", w), 4,
+		                     LDNS_RR_TYPE_A, &q),
+		    0);
+		n = answer(7, "2.0.0.127.ab.zen.dq.test.", LDNS_RR_TYPE_A, 0, a,
+		    NULL, pkt);
+		assert_int_equal(rw_answer(&z2, &q, 7, pkt, n, out), RW_OK);
+		assert_int_equal(out->secret, 0);
+		assert_memory_equal(out->body + 8, "ab\x00\x04\x7f\x00\x00\x02",
+		    8);
+	}
+
+	free(pkt);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -404,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_positive),
 		cmocka_unit_test(test_negative),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_key_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,4 +143,28 @@ const struct zn_policy_entry *zn_polset_match(const struct zn_polset *ps,
 /* For explain.c: the view's read transaction. */
 MDB_txn *zn_view_txn(const struct zn_view *v);
 
+/* Address-keyed dataset types (shared by lookup.c, explain.c). */
+static inline bool
+zn_type_is_ip4(enum zn_dstype t)
+{
+	return t == ZN_IP4SET || t == ZN_IP4TSET || t == ZN_IP4TRIE;
+}
+
+static inline bool
+zn_type_is_ip6(enum zn_dstype t)
+{
+	return t == ZN_IP6TSET || t == ZN_IP6TRIE;
+}
+
+/* A lower-case hex digit of a reversed IPv6 label, or -1. */
+static inline int
+zn_hexval(uint8_t ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
 #endif /* ZONES_DB_INT_H */

@@ -22,18 +22,6 @@ struct ex_ctx {
 	struct zn_explain *ex;
 };
 
-static bool
-is_ip4(enum zn_dstype t)
-{
-	return t == ZN_IP4SET || t == ZN_IP4TSET || t == ZN_IP4TRIE;
-}
-
-static bool
-is_ip6(enum zn_dstype t)
-{
-	return t == ZN_IP6TSET || t == ZN_IP6TRIE;
-}
-
 /* Labels [first, first + n) of q as dotted text. */
 static void
 labels_text(const struct zn_qname *q, unsigned first, unsigned n, char *buf,
@@ -52,16 +40,6 @@ labels_text(const struct zn_qname *q, unsigned first, unsigned n, char *buf,
 		pos += q->len[i];
 		buf[pos] = '\0';
 	}
-}
-
-static int
-hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
 }
 
 /* Labels [0, n) as a reversed IPv4 (n 4) or IPv6 (n 32) address. */
@@ -102,7 +80,7 @@ key_ip6(const struct zn_qname *q, unsigned n, uint8_t *a)
 	for (i = 0; i < 32; i++) {
 		unsigned nib = 31 - i;
 
-		if (q->len[i] != 1 || (h = hexval(q->buf[q->off[i]])) < 0)
+		if (q->len[i] != 1 || (h = zn_hexval(q->buf[q->off[i]])) < 0)
 			return false;
 		a[nib / 2] |= nib % 2 ? h : h << 4;
 	}
@@ -392,7 +370,7 @@ explain_ref(struct ex_ctx *c, const struct zn_dsref *ref, const char *spec,
 	d->type = t;
 	snprintf(d->spec, sizeof(d->spec), "%s", spec);
 	snprintf(d->subzone, sizeof(d->subzone), "%s", sub);
-	if (is_ip4(t)) {
+	if (zn_type_is_ip4(t)) {
 		if (key_ip4(c->q, n, a))
 			return explain_ip(c, ref, a, 4, d);
 		if (key_ip6(c->q, n, a)) {
@@ -406,7 +384,7 @@ explain_ref(struct ex_ctx *c, const struct zn_dsref *ref, const char *spec,
 		}
 		return 0;
 	}
-	if (is_ip6(t))
+	if (zn_type_is_ip6(t))
 		return key_ip6(c->q, n, a) ? explain_ip(c, ref, a, 16, d) : 0;
 	if (t == ZN_DNSET)
 		return explain_dnset(c, ref, n, d);

@@ -145,26 +145,14 @@ out:
 	return rc;
 }
 
-static bool
-is_ip4_type(enum zn_dstype t)
-{
-	return t == ZN_IP4SET || t == ZN_IP4TSET || t == ZN_IP4TRIE;
-}
-
-static bool
-is_ip6_type(enum zn_dstype t)
-{
-	return t == ZN_IP6TSET || t == ZN_IP6TRIE;
-}
-
 static void
 zone_flags(struct zn_zone *z, const struct zn_dsref *r)
 {
 	size_t i;
 
-	if (is_ip4_type(r->ds->type))
+	if (zn_type_is_ip4(r->ds->type))
 		z->has_ip4 = true;
-	if (is_ip6_type(r->ds->type))
+	if (zn_type_is_ip6(r->ds->type))
 		z->has_ip6 = true;
 	for (i = 0; i < r->nsubs; i++)
 		zone_flags(z, &r->subs[i]);
@@ -806,16 +794,6 @@ rev_ip4(const struct zn_qname *q, unsigned n, uint8_t *a)
 	return 0;
 }
 
-static int
-hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* Parse n reversed nibbles; the address bits past them are zero. */
 static int
 rev_ip6(const struct zn_qname *q, unsigned n, uint8_t *a)
@@ -827,7 +805,7 @@ rev_ip6(const struct zn_qname *q, unsigned n, uint8_t *a)
 		unsigned nib = n - 1 - i; /* nibble index from the top */
 		int h;
 
-		if (q->len[i] != 1 || (h = hexval(q->buf[q->off[i]])) < 0)
+		if (q->len[i] != 1 || (h = zn_hexval(q->buf[q->off[i]])) < 0)
 			return -1;
 		a[nib / 2] |= nib % 2 ? h : h << 4;
 	}
@@ -844,7 +822,7 @@ scope_parse(const struct ctx *c, struct scope *s)
 	for (i = 0; i < s->nrefs && !has4; i++) {
 		const struct zn_dsref *ref = scope_ref(s, i);
 
-		has4 = ref != NULL && is_ip4_type(ref->ds->type);
+		has4 = ref != NULL && zn_type_is_ip4(ref->ds->type);
 	}
 	s->ip4 = s->n == 4 && rev_ip4(c->q, 4, s->a4) == 0;
 	s->ip6 = !s->ip4 && s->n == 32 && rev_ip6(c->q, 32, s->a6) == 0;
@@ -891,7 +869,7 @@ lookup_addr(struct ctx *c, struct scope *s, const struct zn_dsref *ref, bool v4)
 static int
 lookup_ip(struct ctx *c, struct scope *s, const struct zn_dsref *ref)
 {
-	bool v4 = is_ip4_type(ref->ds->type);
+	bool v4 = zn_type_is_ip4(ref->ds->type);
 	unsigned n = s->n, i;
 	uint8_t a[16], hi[16];
 	int rc;

@@ -832,16 +832,6 @@ match_ip(const struct zn_polset *ps, const uint8_t *a)
 	return best;
 }
 
-static int
-hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* The key as an address (v4-mapped for IPv4): true if it is one. */
 static bool
 key_addr(const struct zn_qname *q, unsigned n, uint8_t *a)
@@ -874,7 +864,7 @@ key_addr(const struct zn_qname *q, unsigned n, uint8_t *a)
 		unsigned nib = 31 - i;
 		int h;
 
-		if (q->len[i] != 1 || (h = hexval(q->buf[q->off[i]])) < 0)
+		if (q->len[i] != 1 || (h = zn_hexval(q->buf[q->off[i]])) < 0)
 			return false;
 		a[nib / 2] |= nib % 2 ? h : h << 4;
 	}

@@ -13,11 +13,13 @@ import os
 import pwd
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "e2e"))
+import rdtest  # noqa: E402
 
 
 def cpu_seconds(pid):
@@ -25,14 +27,6 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         parts = f.read().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def main():
@@ -66,7 +60,7 @@ def main():
     procs = []
     try:
         for name, on in (("acct-on", "yes"), ("acct-off", "no")):
-            port = free_port()
+            port = rdtest.free_port()
             conf = os.path.join(d, name + ".conf")
             with open(conf, "w") as f:
                 f.write("[server]\nlisten = 127.0.0.1@%d\nthreads = 1\n"

@@ -36,27 +36,13 @@ import tempfile
 import threading
 import time
 import urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "e2e"))
+import rdtest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SERVER_CPU, CLIENT_CPU = "0", "1"
-
-
-def free_port():
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
 
 
 def cpu_seconds(pid):
@@ -118,8 +104,8 @@ def write_data(d):
 class Server:
     def __init__(self, rd, d, name, accounting, http=True):
         self.name = name
-        self.port = free_port()
-        self.hport = free_port() if accounting and http else None
+        self.port = rdtest.free_port()
+        self.hport = rdtest.free_port() if accounting and http else None
         conf = os.path.join(d, name + ".conf")
         with open(conf, "w") as f:
             f.write("[server]\nlisten = 127.0.0.1@%d\nthreads = 1\n"

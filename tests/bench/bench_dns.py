@@ -55,6 +55,9 @@ import dns.rcode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_data as bd  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "e2e"))
+import rdtest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -69,24 +72,6 @@ RT = []  # ["chrt", "-f", "1"] for dnsperf while --rt phases run
 
 def log(*a):
     print(*a, flush=True)
-
-
-def free_port():
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            if port > 1024:
-                return port
-        except OSError:
-            pass
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
 
 
 def wire_query(name, qtype=1, qid=0x5151):
@@ -261,7 +246,7 @@ def specs(d4="ip4.txt"):
 
 
 def start_rbldnsd(work, name="rbldnsd", extra=(), spec=None, cpus=SERVER_CPU):
-    port = free_port()
+    port = rdtest.free_port()
     argv = [RBLDNSD, "-n", "-u", "nobody", "-b", "127.0.0.1/%d" % port]
     return Server(name, argv + list(extra) + (spec or specs()), port, work,
                   os.path.join(work, "log-%s.txt" % name), cpus=cpus)
@@ -269,7 +254,7 @@ def start_rbldnsd(work, name="rbldnsd", extra=(), spec=None, cpus=SERVER_CPU):
 
 def start_dropin(args, work, state, name="rd-dropin", extra=(), spec=None,
                  cpus=SERVER_CPU):
-    port = free_port()
+    port = rdtest.free_port()
     env = dict(os.environ, RESOLVERD_STATEDIR=state)
     argv = [args.resolverd, "-n", "-u", "nobody", "-b",
             "127.0.0.1/%d" % port]
@@ -280,7 +265,7 @@ def start_dropin(args, work, state, name="rd-dropin", extra=(), spec=None,
 
 def start_config(args, work, db, threads, name, zones, cpus=SERVER_CPU):
     """zones: [(zone, "type:file")]."""
-    port = free_port()
+    port = rdtest.free_port()
     conf = os.path.join(work, "%s.conf" % name)
     with open(conf, "w") as f:
         f.write("[server]\nlisten = 127.0.0.1@%d\nthreads = %d\n"
@@ -301,7 +286,7 @@ def start_unbound(work, queries, cpus=SERVER_CPU):
     in static local-zones: a reference for what a mature C server does
     with this query mix on this machine (not the same answers: no NS in
     AUTHORITY, one A and one TXT per listed name)."""
-    port = free_port()
+    port = rdtest.free_port()
     conf = os.path.join(work, "unbound.conf")
     names = sorted({q[0] for q in queries if "/listed/" in q[2]})
     with open(conf, "w") as f:

@@ -32,7 +32,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +40,9 @@ import time
 import dns.message
 import dns.query
 import dns.rcode
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "e2e"))
+import rdtest  # noqa: E402
 
 
 def ipstr(x):
@@ -60,23 +62,6 @@ def write_set(path, addrs):
         for i in range(0, len(addrs), step):
             f.write("\n".join(map(ipstr, addrs[i:i + step])))
             f.write("\n")
-
-
-def free_port():
-    for _ in range(50):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
 
 
 CPU = {}  # argv[0] basename + first argument -> CPU seconds of the last run
@@ -182,7 +167,7 @@ def run(a, rnd, RD, ZT, ZS, J, procs):
     timed([ZT, "publish", "-s", J("k.sec"), "-o", feed1,
            "bl.test:ip4set:" + src])
 
-    port = free_port()
+    port = rdtest.free_port()
     conf = J("resolverd.conf")
     root = os.geteuid() == 0
 

@@ -39,6 +39,9 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "e2e"))
+import rdtest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -47,23 +50,6 @@ SERVER_CPU, CLIENT_CPU = "0", "1"
 
 def log(*a):
     print(*a, flush=True)
-
-
-def free_port():
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", 0))
-            p = u.getsockname()[1]
-            t.bind(("127.0.0.1", p))
-            return p
-        except OSError:
-            pass
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
 
 
 class Proc:
@@ -232,7 +218,7 @@ def main():
         with open(hits, "w") as f:
             f.writelines("%s A\n" % n for n in names)
 
-        up = free_port()
+        up = rdtest.free_port()
         env = dict(os.environ, RESOLVERD_STATEDIR=os.path.join(work, "up"))
         upp = Proc([rd_bin, "-n", "-u", "nobody", "-b", "127.0.0.1/%d" % up,
                     "bl.bench:ip4set:ip.txt"], os.path.join(work, "up.log"),
@@ -241,7 +227,7 @@ def main():
         wait_up(up, "1.0.0.10.bl.bench", upp)
 
         def start_resolverd(cache, tag):
-            port = free_port()
+            port = rdtest.free_port()
             conf = os.path.join(work, "rd-%s.conf" % tag)
             with open(conf, "w") as f:
                 f.write("[server]\nlisten = 127.0.0.1@%d\nthreads = 1\n"
@@ -258,7 +244,7 @@ def main():
             return port, p
 
         rport, rdp = start_resolverd("256m", "hits")
-        uport = free_port()
+        uport = rdtest.free_port()
         uconf = os.path.join(work, "unbound.conf")
         with open(uconf, "w") as f:
             f.write("""server:

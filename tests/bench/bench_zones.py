@@ -23,6 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "e2e"))
+import rdtest  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -63,14 +66,6 @@ def gen_dnset(path, n, rng):
     return rng.sample(sorted(names), min(n, 200000)), names
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 def dns_query(port, name, timeout=0.2):
     q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
     for lab in name.split("."):
@@ -97,7 +92,7 @@ def rss_kb(pid):
 
 def rbldnsd_measure(tmp, spec, probe):
     """Start rbldnsd on spec; time to first answer, RSS in KiB."""
-    port = free_port()
+    port = rdtest.free_port()
     t0 = time.monotonic()
     p = subprocess.Popen(["/usr/sbin/rbldnsd", "-n", "-u", "nobody", "-c", "0",
                           "-b", "127.0.0.1/%d" % port, spec],

@@ -30,6 +30,8 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdataclass
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rdtest  # noqa: E402
 
 RD, ZT = sys.argv[1], sys.argv[2]
 ROOT = os.geteuid() == 0
@@ -44,24 +46,6 @@ def check(name, cond, detail=""):
           ("" if cond else " %r" % (detail,)), flush=True)
     if not cond:
         failed.append(name)
-
-
-def free_port():
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            if port > 1024:
-                return port
-        except OSError:
-            pass
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
 
 
 def write(path, text):
@@ -186,7 +170,7 @@ def config_text(port, d, zones, extra=""):
 
 
 def test_config_mode(d):
-    port = free_port()
+    port = rdtest.free_port()
     write(os.path.join(d, "ip.txt"), IP1)
     write(os.path.join(d, "ip2.txt"), "127.0.0.2\n")
     good = os.path.join(d, "good.conf")
@@ -273,7 +257,7 @@ def test_config_mode(d):
 
 
 def test_dropin(d):
-    port = free_port()
+    port = rdtest.free_port()
     state = os.path.join(d, "state")
     write(os.path.join(d, "ip.txt"), IP1)
     write(os.path.join(d, "dn.txt"), "bad.example\n")
@@ -412,7 +396,7 @@ def stats_lines(text):
 def test_stats_signals(d):
     """SIGUSR1 logs the counters in rbldnsd's words; SIGUSR2 logs and
     resets them and writes a bare time line to the stats file."""
-    port = free_port()
+    port = rdtest.free_port()
     write(os.path.join(d, "ip.txt"), IP1)
     write(os.path.join(d, "dn.txt"), "bad.example\n")
     env = dict(os.environ, RESOLVERD_STATEDIR=os.path.join(d, "state"))
@@ -513,7 +497,7 @@ class Notify:
 def test_notify(d, abstract):
     what = "notify (%s socket)" % ("abstract" if abstract else "path")
     n = Notify(d, abstract)
-    port = free_port()
+    port = rdtest.free_port()
     write(os.path.join(d, "ip.txt"), IP1)
     write(os.path.join(d, "n.conf"),
           config_text(port, d, [("bl.test", ["ip4set:ip.txt"])]))
@@ -562,14 +546,14 @@ def test_restart(d):
             argv += ["-u", "nobody"]
         return Proc(argv + specs, os.path.join(d, log), env=env, cwd=d)
 
-    port = free_port()
+    port = rdtest.free_port()
     srv = start(port, specs, "r1.log")
     r = wait_answer(srv.p, port, "bad.example.dbl.test")
     check("restart: first start answers", listed(r), srv.text())
     srv.stop()
     ino = os.stat(os.path.join(state, "data.mdb")).st_ino
 
-    port = free_port()
+    port = rdtest.free_port()
     t0 = time.monotonic()
     srv = start(port, specs, "r2.log")
     r = wait_answer(srv.p, port, "2.0.0.127.bl.test")
@@ -585,7 +569,7 @@ def test_restart(d):
     finally:
         srv.stop()
     write(os.path.join(d, "dn.txt"), "bad.example\nworse.example\n")
-    port = free_port()
+    port = rdtest.free_port()
     srv = start(port, specs, "r3.log")
     try:
         r = wait_answer(srv.p, port, "worse.example.dbl.test")
@@ -598,7 +582,7 @@ def test_restart(d):
         srv.stop()
 
     # fewer zones: the others are dropped from the database in place
-    port = free_port()
+    port = rdtest.free_port()
     srv = start(port, specs[:1], "r4.log")
     try:
         wait_answer(srv.p, port, "2.0.0.127.bl.test")
@@ -619,7 +603,7 @@ def test_restart(d):
 
 def test_config_drop_zone(d):
     """SIGHUP with a zone gone from the configuration drops it."""
-    port = free_port()
+    port = rdtest.free_port()
     write(os.path.join(d, "ip.txt"), IP1)
     write(os.path.join(d, "ip2.txt"), "127.0.0.2\n")
     conf = os.path.join(d, "drop.conf")
@@ -658,7 +642,7 @@ def test_chroot(d):
     nobody = pwd.getpwnam("nobody")
     os.chown(zdir, nobody.pw_uid, nobody.pw_gid)
     write(os.path.join(zdir, "ip.txt"), IP1)
-    port = free_port()
+    port = rdtest.free_port()
     env = dict(os.environ)
     env.pop("RESOLVERD_STATEDIR", None)
     # LeakSanitizer (the ASan build) needs /proc at exit: not in a chroot
@@ -700,7 +684,7 @@ def test_version_flags(d):
     for flags, want in ((["-n"], (dns.rcode.REFUSED, [])),
                         (["-nv"], (dns.rcode.NOERROR, ['"rbldnsd"'])),
                         (["-n", "-v", "-v"], (dns.rcode.REFUSED, []))):
-        port = free_port()
+        port = rdtest.free_port()
         env = dict(os.environ, RESOLVERD_STATEDIR=os.path.join(d, "vstate"))
         argv = [RD] + flags + ["-b", "127.0.0.1/%d" % port]
         if ROOT:

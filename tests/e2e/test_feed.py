@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rdtest  # noqa: E402
 
 ZT, ZS = sys.argv[1], sys.argv[2]
 SEED = int(os.environ.get("FEED_SEED", random.randrange(1 << 30)))
@@ -121,16 +123,8 @@ def write_dnset(path, v):
                 f.write("*.w%d.example.net\n" % i)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_rsyncd(d, path):
-    port = free_port()
+    port = rdtest.free_port()
     conf = os.path.join(d, "rsyncd.conf")
     with open(conf, "w") as f:
         f.write("use chroot = no\nuid = %d\ngid = %d\n"
@@ -325,7 +319,7 @@ def body(d):
              J("notadir", "stage"), src, "bl.test"], "staging directory")
     refused("rsync: no daemon", J("db-at-1-copy"),
             ["-d", J("db-at-1-copy"), "-k", J("k1.pub"), "--timeout", "5",
-             "rsync://127.0.0.1:%d/feed" % free_port(), "bl.test"],
+             "rsync://127.0.0.1:%d/feed" % rdtest.free_port(), "bl.test"],
             "rsync exited")
     stop(rp)
 

@@ -33,42 +33,17 @@ import time
 import dns.message
 import dns.query
 import dns.rcode
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rdtest  # noqa: E402
 
 RD, ZT, ZS = sys.argv[1], sys.argv[2], sys.argv[3]
-failed = []
-count = 0
+check = rdtest.Checks()
 procs = []
-
-
-def check(name, cond, detail=""):
-    global count
-    count += 1
-    print(("ok   " if cond else "FAIL ") + name +
-          ("" if cond else " %r" % (detail,)), flush=True)
-    if not cond:
-        failed.append(name)
 
 
 def run(argv, timeout=300):
     return subprocess.run(argv, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def free_port():
-    for _ in range(50):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
 
 
 def stop(p):
@@ -82,7 +57,7 @@ def stop(p):
 
 
 def start_rsyncd(d, path):
-    port = free_port()
+    port = rdtest.free_port()
     conf = os.path.join(d, "rsyncd.conf")
     with open(conf, "w") as f:
         f.write("use chroot = no\nuid = %d\ngid = %d\n"
@@ -164,10 +139,9 @@ def main():
         for p in procs:
             stop(p)
         shutil.rmtree(d, ignore_errors=True)
-    print("%d checks, %d failed" % (count, len(failed)))
-    for f in failed:
+    for f in check.failed:
         print("FAILED: " + f)
-    sys.exit(1 if failed else 0)
+    sys.exit(check.done())
 
 
 def bad_configs(d, port, J):
@@ -221,7 +195,7 @@ def bad_configs(d, port, J):
 
 def body(d):
     J = lambda *p: os.path.join(d, *p)
-    port = free_port()
+    port = rdtest.free_port()
     for k in ("k1", "k2"):
         p = run([ZT, "keygen", "-p", J(k + ".pub"), "-s", J(k + ".sec")])
         check("keygen " + k, p.returncode == 0, p.stderr)

@@ -37,12 +37,9 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-import rdtest  # noqa: E402
+from mtatest import DBL, ZEN, rdtest
+import mtatest
 
-ZEN = "zen.rd.test"
-DBL = "dbl.rd.test"
 INNER = "RD_POSTFIX_INNER"
 
 MAIN_CF = """\
@@ -102,21 +99,6 @@ UNLISTED_FAILS = {"smtpd: the TXT record is in the reply",
                   "smtpd: listed 127.0.0.3 rejected with 554 naming " + ZEN}
 
 
-def negative_control(check):
-    """--unlisted: exit 1 (meson's expected failure) only when exactly the
-    checks that need the listing failed; anything else (another check
-    failing, a harness error) exits 0, which meson reports as an
-    unexpected pass, i.e. a failure of the suite."""
-    got = set(check.failed)
-    if got == UNLISTED_FAILS:
-        print("negative control: failed exactly as it must (%d checks)"
-              % len(got))
-        return 1
-    print("negative control: WRONG failures: %s (want %s)"
-          % (sorted(got), sorted(UNLISTED_FAILS)))
-    return 0
-
-
 def swaks(port, source, sender="a@sender.example.net"):
     p = subprocess.run(
         ["swaks", "--server", "127.0.0.1:%d" % port, "--local-interface",
@@ -148,22 +130,12 @@ def inner(resolverd, contrib, unlisted):
         if not unlisted:
             zen += ("127.0.0.2 :127.0.0.2:Listed in test zone, see $\n"
                     "127.0.0.3 :127.0.0.4:Listed in test zone, see $\n")
-        rdtest.write(d, "zen.txt", zen)
-        rdtest.write(d, "dbl.txt",
-                     "test :127.0.1.2:Test point\n"
-                     "spammy.example.net :127.0.1.2:Domain listed\n")
         qlog = os.path.join(d, "query.log")
-        conf = rdtest.write(d, "rd.conf", (
-            "[server]\nlisten = 127.0.0.1@53\nthreads = 1\n"
-            "database = %s\nuser = nobody\nquery-log = +%s\n\n"
-            "[zone %s]\ndataset = ip4set:zen.txt\n\n"
-            "[zone %s]\ndataset = dnset:dbl.txt\n")
-            % (os.path.join(d, "db"), qlog, ZEN, DBL))
-        open(qlog, "w").close()
-        os.chmod(qlog, 0o666)
-        srv = rdtest.Server([resolverd, "-d", "-c", conf], cwd=d,
-                            log=os.path.join(d, "resolverd.log"))
-        rdtest.wait_answer(53, "test." + DBL, srv.proc)
+        srv = mtatest.serve_zones(
+            resolverd, d, 53, zen,
+            "test :127.0.1.2:Test point\n"
+            "spammy.example.net :127.0.1.2:Domain listed\n",
+            query_log=qlog)
 
         # The private Postfix instance.
         os.makedirs(pfdir)
@@ -249,31 +221,17 @@ def inner(resolverd, contrib, unlisted):
         subprocess.run(["umount", "/etc/resolv.conf"], capture_output=True)
         rdtest.cleanup(d)
     rc = check.done()
-    return negative_control(check) if unlisted else rc
+    return mtatest.negative_control(check, UNLISTED_FAILS) if unlisted else rc
 
 
 def main():
-    args = sys.argv[1:]
-    unlisted = False
-    if args and args[0] == "--unlisted":
-        unlisted = True
-        args = args[1:]
-    if len(args) != 2:
-        print(__doc__)
+    args = mtatest.parse_args(__doc__)
+    if args is None:
         return 2
-    resolverd, contrib = [os.path.abspath(a) for a in args]
+    unlisted, resolverd, contrib = args
     if os.environ.get(INNER) == "1":
-        try:
-            return inner(resolverd, contrib, unlisted)
-        except Exception:
-            if not unlisted:
-                raise
-            # not the failure the negative control must show: an
-            # unexpected pass for meson
-            import traceback
-            traceback.print_exc()
-            print("negative control: harness error")
-            return 0
+        return mtatest.guarded(lambda: inner(resolverd, contrib, unlisted),
+                               unlisted)
     for prog in ("postfix", "swaks", "unshare", "ip", "ss"):
         if shutil.which(prog) is None:
             print("SKIP: %s is not installed" % prog)

@@ -27,12 +27,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "e2e"))
-import rdtest  # noqa: E402
+from mtatest import DBL, ZEN, rdtest
+import mtatest
 
-ZEN = "zen.rd.test"
-DBL = "dbl.rd.test"
 START_MAX = 180  # seconds for rspamd's first start (hyperscan compile)
 
 MSG = """\
@@ -51,19 +48,6 @@ UNLISTED_FAILS = {"listed IP 203.0.113.7 gets RD_ZEN_XBL",
                   "listed HELO name gets RD_DBL_HELO"}
 
 
-def negative_control(check):
-    """--unlisted: exit 1 only when exactly the checks that need the
-    listing failed; anything else exits 0 (meson: unexpected pass)."""
-    got = set(check.failed)
-    if got == UNLISTED_FAILS:
-        print("negative control: failed exactly as it must (%d checks)"
-              % len(got))
-        return 1
-    print("negative control: WRONG failures: %s (want %s)"
-          % (sorted(got), sorted(UNLISTED_FAILS)))
-    return 0
-
-
 def rspamc(port, ip, helo, msg, timeout=30):
     """rspamc symbols: (exit status, {symbol: options text}, output)."""
     p = subprocess.run(["rspamc", "-h", "127.0.0.1:%d" % port, "-t", "20",
@@ -79,15 +63,10 @@ def rspamc(port, ip, helo, msg, timeout=30):
 
 
 def main():
-    args = sys.argv[1:]
-    unlisted = False
-    if args and args[0] == "--unlisted":
-        unlisted = True
-        args = args[1:]
-    if len(args) != 2:
-        print(__doc__)
+    args = mtatest.parse_args(__doc__)
+    if args is None:
         return 2
-    resolverd, contrib = args
+    unlisted, resolverd, contrib = args
     for prog in ("rspamd", "rspamc"):
         if shutil.which(prog) is None:
             print("SKIP: %s is not installed (apt-get install rspamd)" % prog)
@@ -106,19 +85,11 @@ def main():
         else:
             ip4 = "203.0.113.7 :127.0.0.4:Listed relay $\n"
             dom = "spammy-domain.net :127.0.1.2:Listed domain $\n"
-        rdtest.write(d, "zen.txt", "127.0.0.2 :127.0.0.2:Test point\n" + ip4)
-        rdtest.write(d, "dbl.txt", "test :127.0.1.2:Test point\n" + dom)
-        user = "user = nobody\n" if os.geteuid() == 0 else ""
-        conf = rdtest.write(d, "rd.conf", (
-            "[server]\nlisten = 127.0.0.1@%d\nthreads = 1\n"
-            "database = %s\nquery-log = +%s\n%s\n"
-            "[zone %s]\ndataset = ip4set:zen.txt\n\n"
-            "[zone %s]\ndataset = dnset:dbl.txt\n")
-            % (port, os.path.join(d, "db"), os.path.join(d, "query.log"),
-               user, ZEN, DBL))
-        srv = rdtest.Server([resolverd, "-d", "-c", conf], cwd=d,
-                            log=os.path.join(d, "resolverd.log"))
-        rdtest.wait_answer(port, "2.0.0.127." + ZEN, srv.proc)
+        srv = mtatest.serve_zones(
+            resolverd, d, port, "127.0.0.2 :127.0.0.2:Test point\n" + ip4,
+            "test :127.0.1.2:Test point\n" + dom,
+            query_log=os.path.join(d, "query.log"),
+            user="nobody" if os.geteuid() == 0 else None)
 
         # rspamd: the stock configuration, our local.d
         local = os.path.join(d, "rspamd")
@@ -220,22 +191,8 @@ def main():
                 print(f.read()[-5000:])
         rdtest.cleanup(d)
     rc = check.done()
-    return negative_control(check) if unlisted else rc
-
-
-def guarded():
-    """An exception in the negative control is not the failure it must
-    show: exit 0 (unexpected pass) then."""
-    try:
-        return main()
-    except Exception:
-        if "--unlisted" not in sys.argv[1:2]:
-            raise
-        import traceback
-        traceback.print_exc()
-        print("negative control: harness error, not the expected failure")
-        return 0
+    return mtatest.negative_control(check, UNLISTED_FAILS) if unlisted else rc
 
 
 if __name__ == "__main__":
-    sys.exit(guarded())
+    sys.exit(mtatest.guarded(main, "--unlisted" in sys.argv[1:2]))

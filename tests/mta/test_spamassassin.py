@@ -24,12 +24,8 @@ import shutil
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "e2e"))
-import rdtest  # noqa: E402
-
-ZEN = "zen.rd.test"
-DBL = "dbl.rd.test"
+from mtatest import DBL, ZEN, rdtest
+import mtatest
 
 MSG = """\
 Return-Path: <{sender}>
@@ -50,21 +46,6 @@ Hello, this is a test message for the DNSBL rules.
 # What the negative control (--unlisted) must fail, and nothing else.
 UNLISTED_FAILS = {"listed relay 203.0.113.7 hits RCVD_IN_RD_XBL",
                   "listed sender domain hits RCVD_IN_RD_DBL_FROM"}
-
-
-def negative_control(check):
-    """--unlisted: exit 1 (meson's expected failure) only when exactly the
-    checks that need the listing failed; anything else (another check
-    failing, a harness error) exits 0, which meson reports as an
-    unexpected pass, i.e. a failure of the suite."""
-    got = set(check.failed)
-    if got == UNLISTED_FAILS:
-        print("negative control: failed exactly as it must (%d checks)"
-              % len(got))
-        return 1
-    print("negative control: WRONG failures: %s (want %s)"
-          % (sorted(got), sorted(UNLISTED_FAILS)))
-    return 0
 
 
 def spamassassin(d, msg):
@@ -89,15 +70,10 @@ def spamassassin(d, msg):
 
 
 def main():
-    args = sys.argv[1:]
-    unlisted = False
-    if args and args[0] == "--unlisted":
-        unlisted = True
-        args = args[1:]
-    if len(args) != 2:
-        print(__doc__)
+    args = mtatest.parse_args(__doc__)
+    if args is None:
         return 2
-    resolverd, contrib = args
+    unlisted, resolverd, contrib = args
     if shutil.which("spamassassin") is None:
         print("SKIP: spamassassin is not installed")
         return 77
@@ -114,17 +90,9 @@ def main():
                    "203.0.113.9 :127.0.0.2:Listed relay $\n")
             dom = "spammy.example.net :127.0.1.2:Listed domain $\n"
         # RFC 5782 test point, present in both cases
-        rdtest.write(d, "zen.txt", "127.0.0.2 :127.0.0.2:Test point\n" + ip4)
-        rdtest.write(d, "dbl.txt", "test :127.0.1.2:Test point\n" + dom)
-        conf = rdtest.write(d, "rd.conf", (
-            "[server]\nlisten = 127.0.0.1@%d\nthreads = 1\n"
-            "database = %s\nuser = nobody\n\n"
-            "[zone %s]\ndataset = ip4set:zen.txt\n\n"
-            "[zone %s]\ndataset = dnset:dbl.txt\n")
-            % (port, os.path.join(d, "db"), ZEN, DBL))
-        srv = rdtest.Server([resolverd, "-d", "-c", conf], cwd=d,
-                            log=os.path.join(d, "resolverd.log"))
-        rdtest.wait_answer(port, "2.0.0.127." + ZEN, srv.proc)
+        srv = mtatest.serve_zones(
+            resolverd, d, port, "127.0.0.2 :127.0.0.2:Test point\n" + ip4,
+            "test :127.0.1.2:Test point\n" + dom)
 
         # SpamAssassin's configuration: TLD list + the shipped file, with
         # the test zones and dns_server on; the stock .pre files (plugins).
@@ -187,22 +155,8 @@ def main():
             srv.stop()
         rdtest.cleanup(d)
     rc = check.done()
-    return negative_control(check) if unlisted else rc
-
-
-def guarded():
-    """An exception in the negative control is not the failure it must
-    show: exit 0 (unexpected pass) then."""
-    try:
-        return main()
-    except Exception:
-        if "--unlisted" not in sys.argv[1:2]:
-            raise
-        import traceback
-        traceback.print_exc()
-        print("negative control: harness error, not the expected failure")
-        return 0
+    return mtatest.negative_control(check, UNLISTED_FAILS) if unlisted else rc
 
 
 if __name__ == "__main__":
-    sys.exit(guarded())
+    sys.exit(mtatest.guarded(main, "--unlisted" in sys.argv[1:2]))

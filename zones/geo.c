@@ -382,7 +382,8 @@ line_mm_blocks(struct rd *rd, char **f, int nf, struct zn_err *err)
 		return bad(rd, err, "network", "bad prefix length");
 	bits = (v6 ? 128 : 32) - bits; /* host bits */
 	size = bits == 128 ? 0 : (zn_geo_u128)1 << bits;
-	if (bits < 128 && (a & (size - 1)) != 0)
+	/* ::/0 is the one network of 128 host bits (size 0 here) */
+	if (bits < 128 ? (a & (size - 1)) != 0 : a != 0)
 		return bad(rd, err, "network", "host bits set");
 	if (parse_id(f[rd->c_geo], &geo) != 0)
 		return bad(rd, err, "geoname_id", "not a geoname id");
@@ -406,6 +407,7 @@ line_mm_locations(struct rd *rd, char **f, int nf, struct zn_err *err)
 	if (parse_cc(f[rd->c_cc], l.cc) != 0)
 		return bad(rd, err, "country_iso_code",
 		    "not a two-letter code");
+	l.seq = g->nloc > UINT32_MAX ? UINT32_MAX : g->nloc;
 	if (g->nloc == g->caploc) {
 		size_t cap = g->caploc ? g->caploc * 2 : 256;
 		struct zn_geo_loc *p = reallocarray(g->loc, cap, sizeof(*p));
@@ -664,7 +666,10 @@ cmp_loc(const void *a, const void *b)
 {
 	const struct zn_geo_loc *x = a, *y = b;
 
-	return x->id < y->id ? -1 : x->id > y->id;
+	/* qsort is not stable: the reading order decides between equal ids */
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Sort by family, start, then reading order (file, line). */
@@ -682,6 +687,15 @@ cmp_range(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
+/* bsearch after the duplicates are gone: the id alone */
+static int
+cmp_loc_id(const void *a, const void *b)
+{
+	const struct zn_geo_loc *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 static const struct zn_geo_loc *
 find_loc(const struct zn_geo *g, uint32_t id)
 {
@@ -689,7 +703,7 @@ find_loc(const struct zn_geo *g, uint32_t id)
 
 	if (id == 0 || g->nloc == 0)
 		return NULL;
-	return bsearch(&key, g->loc, g->nloc, sizeof(key), cmp_loc);
+	return bsearch(&key, g->loc, g->nloc, sizeof(key), cmp_loc_id);
 }
 
 /* Resolve the MaxMind geoname ids; ranges left without a country are
@@ -743,56 +757,198 @@ resolve(struct zn_geo *g, struct zn_err *err)
 }
 
 /*
+ * The overlap sweep of zn_geo_finish: the ranges sorted by (v6, lo), an
+ * address belongs to the range read first of those holding it.  A heap of
+ * the ranges that have started holds them by reading order (expired ones
+ * leave it when they reach the top); its top owns the addresses up to its
+ * end or the next start.
+ */
+struct sweep {
+	struct zn_geo *g;
+	struct zn_err *err;
+	size_t *heap, nheap;
+	bool *told; /* per range: its overlap was reported */
+	struct zn_geo_range *out;
+	size_t nout;
+};
+
+/* Read before: file, line, then the order of the sort (mapped splits). */
+static bool
+read_before(const struct zn_geo_range *r, size_t a, size_t b)
+{
+	if (r[a].file != r[b].file)
+		return r[a].file < r[b].file;
+	if (r[a].line != r[b].line)
+		return r[a].line < r[b].line;
+	return a < b;
+}
+
+static void
+heap_push(struct sweep *sw, size_t i)
+{
+	const struct zn_geo_range *r = sw->g->r;
+	size_t k = sw->nheap++, up;
+
+	while (k > 0 && read_before(r, i, sw->heap[up = (k - 1) / 2])) {
+		sw->heap[k] = sw->heap[up];
+		k = up;
+	}
+	sw->heap[k] = i;
+}
+
+static void
+heap_pop(struct sweep *sw)
+{
+	const struct zn_geo_range *r = sw->g->r;
+	size_t last = sw->heap[--sw->nheap], k = 0, c;
+
+	while ((c = 2 * k + 1) < sw->nheap) {
+		if (c + 1 < sw->nheap &&
+		    read_before(r, sw->heap[c + 1], sw->heap[c]))
+			c++;
+		if (!read_before(r, sw->heap[c], last))
+			break;
+		sw->heap[k] = sw->heap[c];
+		k = c;
+	}
+	if (sw->nheap > 0)
+		sw->heap[k] = last;
+}
+
+/* Range lost (part of) its addresses to the earlier range won. */
+static int
+overlap(struct sweep *sw, size_t lost, size_t won)
+{
+	struct zn_geo *g = sw->g;
+	const struct zn_geo_range *r = &g->r[lost], *p = &g->r[won];
+	char a[64], b[64], msg[512];
+
+	if (sw->told[lost])
+		return 0; /* once per range */
+	sw->told[lost] = true;
+	zn_geo_cidr_format(p->v6, p->lo, p->v6 ? 128 : 32, a);
+	zn_geo_cidr_format(p->v6, p->hi, p->v6 ? 128 : 32, b);
+	*strchr(a, '/') = '\0';
+	*strchr(b, '/') = '\0';
+	if (g->opts.strict)
+		return zn_err_set(sw->err, EINVAL,
+		    "%s:%u: range: overlaps %s-%s (%s) from %s:%u",
+		    g->files[r->file], r->line, a, b, p->cc, g->files[p->file],
+		    p->line);
+	g->noverlap++;
+	if (g->opts.warn != NULL) {
+		snprintf(msg, sizeof(msg),
+		    "%s:%u: range: overlaps %s-%s (%s) from %s:%u; the overlap is kept as %s",
+		    g->files[r->file], r->line, a, b, p->cc, g->files[p->file],
+		    p->line, p->cc);
+		g->opts.warn(g->opts.warn_ctx, msg);
+	}
+	return 0;
+}
+
+/* [lo, hi] belongs to range i: append it, merged with an adjacent range
+ * of the same country. */
+static void
+emit(struct sweep *sw, size_t i, zn_geo_u128 lo, zn_geo_u128 hi)
+{
+	const struct zn_geo_range *r = &sw->g->r[i];
+	struct zn_geo_range *p = sw->nout ? &sw->out[sw->nout - 1] : NULL;
+
+	if (p != NULL && p->v6 == r->v6 && p->hi + 1 == lo &&
+	    strcmp(p->cc, r->cc) == 0) {
+		p->hi = hi;
+		return;
+	}
+	p = &sw->out[sw->nout++];
+	*p = *r;
+	p->lo = lo;
+	p->hi = hi;
+}
+
+/*
+ * Every range of one family starting at first (sorted); returns the
+ * index after them, or (size_t)-1 with err set (strict mode).
+ */
+static size_t
+sweep_family(struct sweep *sw, size_t first)
+{
+	const struct zn_geo_range *r = sw->g->r;
+	size_t i = first, n = sw->g->nr, top;
+	bool v6 = r[first].v6;
+	zn_geo_u128 x = r[first].lo, end;
+
+	sw->nheap = 0;
+	for (;;) {
+		/* the ranges ended before x leave from the top */
+		while (sw->nheap > 0 && r[sw->heap[0]].hi < x)
+			heap_pop(sw);
+		if (sw->nheap == 0) {
+			if (i == n || r[i].v6 != v6)
+				return i;
+			x = r[i].lo;
+		}
+		/* the ranges starting at x: the one that is not on top has
+		 * lost x (and the one below it had, see the invariant: an
+		 * active range not on top has been reported) */
+		for (; i < n && r[i].v6 == v6 && r[i].lo == x; i++) {
+			top = sw->nheap > 0 ? sw->heap[0] : i;
+			heap_push(sw, i);
+			if (top == i)
+				continue;
+			if (sw->heap[0] == i ? overlap(sw, top, i) != 0 :
+			                       overlap(sw, i, top) != 0)
+				return (size_t)-1;
+		}
+		top = sw->heap[0];
+		end = r[top].hi;
+		if (i < n && r[i].v6 == v6 && r[i].lo <= end)
+			end = r[i].lo - 1;
+		emit(sw, top, x, end);
+		if (end == ~(zn_geo_u128)0) /* the end of IPv6 */
+			return i;
+		x = end + 1;
+	}
+}
+
+/*
  * Finish reading (see geo.h).
  */
 int
 zn_geo_finish(struct zn_geo *g, struct zn_err *err)
 {
-	size_t i, n = 0;
+	struct sweep sw = { .g = g, .err = err };
+	size_t i = 0;
 	int rc;
 
 	if ((rc = resolve(g, err)) != 0)
 		return rc;
+	if (g->nr == 0)
+		return 0;
 	if (g->nr > 1) /* qsort(NULL, 0) is undefined */
 		qsort(g->r, g->nr, sizeof(*g->r), cmp_range);
-	for (i = 0; i < g->nr; i++) {
-		struct zn_geo_range r = g->r[i], *p = n ? &g->r[n - 1] : NULL;
-
-		if (p != NULL && p->v6 == r.v6 && r.lo <= p->hi) {
-			char a[64], b[64];
-
-			zn_geo_cidr_format(r.v6, p->lo, r.v6 ? 128 : 32, a);
-			zn_geo_cidr_format(r.v6, p->hi, r.v6 ? 128 : 32, b);
-			*strchr(a, '/') = '\0';
-			*strchr(b, '/') = '\0';
-			if (g->opts.strict)
-				return zn_err_set(err, EINVAL,
-				    "%s:%u: range: overlaps %s-%s (%s) from %s:%u",
-				    g->files[r.file], r.line, a, b, p->cc,
-				    g->files[p->file], p->line);
-			g->noverlap++;
-			if (g->opts.warn != NULL) {
-				char msg[512];
-
-				snprintf(msg, sizeof(msg),
-				    "%s:%u: range: overlaps %s-%s (%s) from %s:%u; the overlap is kept as %s",
-				    g->files[r.file], r.line, a, b, p->cc,
-				    g->files[p->file], p->line, p->cc);
-				g->opts.warn(g->opts.warn_ctx, msg);
-			}
-			if (r.hi <= p->hi)
-				continue;
-			r.lo = p->hi + 1;
-		}
-		if (p != NULL && p->v6 == r.v6 && p->hi + 1 == r.lo &&
-		    strcmp(p->cc, r.cc) == 0) {
-			p->hi = r.hi;
-			continue;
-		}
-		g->r[n++] = r;
+	/* each start and end makes at most one piece */
+	sw.heap = reallocarray(NULL, g->nr, sizeof(*sw.heap));
+	sw.told = calloc(g->nr, sizeof(*sw.told));
+	sw.out = reallocarray(NULL, g->nr, 2 * sizeof(*sw.out));
+	if (sw.heap == NULL || sw.told == NULL || sw.out == NULL) {
+		rc = zn_err_set(err, ENOMEM, "out of memory");
+		goto out;
 	}
-	g->nr = n;
-	return 0;
+	while (i < g->nr)
+		if ((i = sweep_family(&sw, i)) == (size_t)-1) {
+			rc = -EINVAL;
+			goto out;
+		}
+	free(g->r);
+	g->r = sw.out;
+	g->capr = 2 * g->nr;
+	g->nr = sw.nout;
+	sw.out = NULL;
+out:
+	free(sw.heap);
+	free(sw.told);
+	free(sw.out);
+	return rc;
 }
 
 /*

@@ -61,6 +61,7 @@ struct zn_geo_range {
 
 struct zn_geo_loc {
 	uint32_t id;
+	uint32_t seq; /* reading order: of equal ids the first read is used */
 	char cc[3];
 };
 
@@ -108,10 +109,12 @@ int zn_geo_read(struct zn_geo *g, const char *file, enum zn_geo_format *fmt,
 
 /*
  * After the last zn_geo_read: give MaxMind ranges their country from the
- * locations read (an unknown geoname_id is a bad line), sort the ranges,
- * trim each range overlapping an earlier one (the one read first is kept;
- * warned about, counted in noverlap; a failure in strict mode) and merge
- * adjacent ranges of the same country.  0, -EINVAL or -ENOMEM.
+ * locations read (the first read of an id; an unknown geoname_id is a bad
+ * line), sort the ranges, trim each range overlapping one read earlier
+ * (the one read first keeps the overlap, even when it starts later, so an
+ * override file goes first; each trimmed range is warned about once,
+ * counted in noverlap; a failure in strict mode) and merge adjacent
+ * ranges of the same country.  0, -EINVAL or -ENOMEM.
  */
 int zn_geo_finish(struct zn_geo *g, struct zn_err *err);
 

@@ -576,6 +576,51 @@ test_bad_lines(void **state)
 	    "mm.csv:7: registered_country_geoname_id: not a geoname id"));
 	assert_non_null(strstr(fx->warns, "mm.csv:8: line: 1 fields"));
 
+	/* /0 networks: ::/0 and 0.0.0.0/0 are the whole space; any other
+	 * address with /0 has host bits set (a fuzz find: the IPv6 one
+	 * wrapped around to a range ending before its start) */
+	geo_start(fx, ZN_GEO_AUTO, false);
+	assert_int_equal(
+	    rdfile(fx, "mm0.csv",
+	        "network,geoname_id,registered_country_geoname_id\n"
+	        "::ffff:5.0.0.0/0,1,1\n"
+	        "2001:db8::/0,1,1\n"
+	        "1.0.0.0/0,1,1\n"
+	        "::/0,1,1\n"
+	        "0.0.0.0/0,1,1\n",
+	        NULL),
+	    0);
+	assert_int_equal(fx->g.nbad, 3);
+	for (i = 2; i <= 4; i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "mm0.csv:%zu: network: host bits",
+		    i);
+		assert_non_null(strstr(fx->warns, line));
+	}
+	/* ::/0 is read as IPv6 around ::ffff:0:0/96 and all of IPv4 */
+	assert_int_equal(fx->g.nr, 4);
+	for (i = 0; i < fx->g.nr; i++)
+		assert_true(fx->g.r[i].lo <= fx->g.r[i].hi);
+
+	/* a geoname_id twice in the locations: the first read is used,
+	 * whatever order qsort leaves equal ids in */
+	geo_start(fx, ZN_GEO_AUTO, false);
+	assert_int_equal(
+	    rdfile(fx, "b.csv",
+	        "network,geoname_id,registered_country_geoname_id\n"
+	        "1.0.0.0/24,7,\n",
+	        NULL),
+	    0);
+	assert_int_equal(rdfile(fx, "l.csv",
+	                     "geoname_id,country_iso_code\n"
+	                     "9,CN\n7,NZ\n8,JP\n7,AU\n7,CN\n3,DE\n7,US\n",
+	                     NULL),
+	    0);
+	assert_int_equal(zn_geo_finish(&fx->g, &fx->err), 0);
+	assert_int_equal(fx->g.nr, 1);
+	range_is(fx, 0, false, IP4(1, 0, 0, 0), IP4(1, 0, 0, 255), "NZ");
+
 	/* files of no known format, a forced format that does not fit, a
 	 * missing file, an empty file */
 	geo_start(fx, ZN_GEO_AUTO, false);
@@ -602,6 +647,20 @@ test_overlaps(void **state)
 	                   "1.0.0.128,1.0.1.127,CN\n"
 	                   "1.0.0.10,1.0.0.20,NZ\n"
 	                   "1.0.1.0,1.0.1.255,CN\n";
+	static const char *const owarn[] = {
+		"db.csv:1: range: overlaps 1.0.0.10-1.0.0.20 (US) from override.csv:1",
+		"db.csv:2: range: overlaps 1.0.2.0-1.0.2.255 (CN) from override.csv:2",
+	};
+	static const struct {
+		uint32_t lo, hi;
+		const char *cc;
+	} oranges[] = {
+		{ IP4(1, 0, 0, 0), IP4(1, 0, 0, 9), "DE" },
+		{ IP4(1, 0, 0, 10), IP4(1, 0, 0, 20), "US" },
+		{ IP4(1, 0, 0, 21), IP4(1, 0, 1, 255), "DE" },
+		{ IP4(1, 0, 2, 0), IP4(1, 0, 3, 255), "CN" },
+	};
+	size_t i;
 
 	geo_start(fx, ZN_GEO_AUTO, false);
 	assert_int_equal(rdfile(fx, "ov.csv", text, NULL), 0);
@@ -619,6 +678,26 @@ test_overlaps(void **state)
 	assert_int_equal(rdfile(fx, "ov.csv", text, NULL), 0);
 	assert_int_equal(zn_geo_finish(&fx->g, &fx->err), -EINVAL);
 	assert_non_null(strstr(fx->err.msg, "ov.csv:3: range: overlaps"));
+
+	/* the range read first keeps the overlap even when it starts
+	 * later: an override file given before the database */
+	geo_start(fx, ZN_GEO_AUTO, false);
+	assert_int_equal(rdfile(fx, "override.csv",
+	                     "1.0.0.10,1.0.0.20,US\n1.0.2.0,1.0.2.255,CN\n",
+	                     NULL),
+	    0);
+	assert_int_equal(rdfile(fx, "db.csv",
+	                     "1.0.0.0,1.0.1.255,DE\n1.0.2.128,1.0.3.255,CN\n",
+	                     NULL),
+	    0);
+	assert_int_equal(zn_geo_finish(&fx->g, &fx->err), 0);
+	for (i = 0; i < sizeof(owarn) / sizeof(owarn[0]); i++)
+		assert_non_null(strstr(fx->warns, owarn[i]));
+	assert_int_equal(fx->g.noverlap, i);
+	for (i = 0; i < sizeof(oranges) / sizeof(oranges[0]); i++)
+		range_is(fx, i, false, oranges[i].lo, oranges[i].hi,
+		    oranges[i].cc);
+	assert_int_equal(fx->g.nr, i);
 }
 
 static void

@@ -142,6 +142,70 @@ zn_spec_cleanup(struct zn_spec *spec)
 	memset(spec, 0, sizeof(*spec));
 }
 
+/* The earlier spec whose dataset spec i shares, or i; see zones.h. */
+static size_t
+shared_with(const struct zn_spec *specs, struct zn_dataset *const *ds, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (ds[j] != NULL && specs[j].type == specs[i].type &&
+		    strcmp(specs[j].files, specs[i].files) == 0)
+			return j;
+	return i;
+}
+
+int
+zn_specs_load(const struct zn_spec *specs, size_t n, const bool *want,
+    const struct zn_parse_opts *opts, struct zn_dataset **ds,
+    void (*loaded)(void *ctx, size_t i, const struct zn_dataset *ds), void *ctx,
+    struct zn_err *err)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		ds[i] = NULL;
+	for (i = 0; i < n; i++) {
+		if (want != NULL && !want[i])
+			continue;
+		if ((j = shared_with(specs, ds, i)) < i) {
+			ds[i] = ds[j];
+			continue;
+		}
+		rc = zn_dataset_load(specs[i].type,
+		    (const char *const *)specs[i].filev, specs[i].nfiles, opts,
+		    &ds[i], err);
+		if (rc != 0) {
+			ds[i] = NULL;
+			zn_specs_free(ds, n);
+			return rc;
+		}
+		if (loaded != NULL)
+			loaded(ctx, i, ds[i]);
+	}
+	return 0;
+}
+
+void
+zn_specs_free(struct zn_dataset **ds, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (ds[i] == NULL)
+			continue;
+		for (j = 0; j < i; j++)
+			if (ds[j] == ds[i])
+				break;
+		if (j == i)
+			zn_dataset_free(ds[i]);
+	}
+	/* only now: the loop above compares with the earlier pointers */
+	for (i = 0; i < n; i++)
+		ds[i] = NULL;
+}
+
 /*
  * A size in bytes: digits with an optional k, m or g suffix (powers of
  * 1024), at most 64g; see zones.h.

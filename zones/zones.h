@@ -320,6 +320,20 @@ int zn_parse_size(const char *s, size_t *out);
  * naming the file (spec->ids is then NULL). */
 int zn_spec_stat(struct zn_spec *spec, struct zn_err *err);
 void zn_spec_cleanup(struct zn_spec *spec);
+/*
+ * The datasets of n specs, for zn_db_replace: ds[i] for every spec i with
+ * want[i] true (want NULL: every spec), NULL for the others.  Specs with
+ * equal type and files share one dataset, read once; loaded(ctx, i, ds[i]),
+ * if not NULL, is called after each dataset read (progress lines).  0, or
+ * the negative errno of the first dataset that fails to load, with err
+ * naming the file, and every ds[i] freed and NULL.
+ */
+int zn_specs_load(const struct zn_spec *specs, size_t n, const bool *want,
+    const struct zn_parse_opts *opts, struct zn_dataset **ds,
+    void (*loaded)(void *ctx, size_t i, const struct zn_dataset *ds), void *ctx,
+    struct zn_err *err);
+/* Free the datasets of zn_specs_load (each shared one once); all NULL. */
+void zn_specs_free(struct zn_dataset **ds, size_t n);
 
 struct zn_write_stats {
 	size_t puts, dels; /* entry changes written */

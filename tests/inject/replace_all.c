@@ -40,13 +40,16 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		if (zn_spec_parse(argv[i + 2], &specs[i], &err) != 0 ||
-		    zn_dataset_load(specs[i].type,
-		        (const char *const *)specs[i].filev, specs[i].nfiles,
-		        &opts, &ds[i], &err) != 0) {
+		if (zn_spec_parse(argv[i + 2], &specs[i], &err) != 0) {
 			fprintf(stderr, "inject-replace-all: %s\n", err.msg);
 			goto out;
 		}
+	/* specs with the same type and files share one dataset, as in
+	 * zonetool compile */
+	if (zn_specs_load(specs, n, NULL, &opts, ds, NULL, NULL, &err) != 0) {
+		fprintf(stderr, "inject-replace-all: %s\n", err.msg);
+		goto out;
+	}
 	if (zn_db_open(argv[1], 0, 0, &db, &err) != 0) {
 		fprintf(stderr, "inject-replace-all: %s\n", err.msg);
 		goto out;
@@ -63,10 +66,10 @@ main(int argc, char **argv)
 out:
 	zn_db_close(db);
 	/* zeroed specs and NULL datasets are safe to clean up */
-	for (i = 0; i < n; i++) {
-		zn_dataset_free(ds[i]);
+	if (ds != NULL)
+		zn_specs_free(ds, n);
+	for (i = 0; i < n; i++)
 		zn_spec_cleanup(&specs[i]);
-	}
 	free(specs);
 	free(ds);
 	return rc;

@@ -767,6 +767,93 @@ write_file(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* zn_specs_load: one dataset per distinct type:files, only the wanted
+ * specs, a progress call per dataset read; on failure nothing is left
+ * loaded (the leak checkers see the rest). */
+static void
+specs_counted(void *ctx, size_t i, const struct zn_dataset *ds)
+{
+	size_t *calls = ctx;
+
+	assert_non_null(ds);
+	calls[i]++;
+}
+
+static void
+test_specs_load(void **state)
+{
+	char *d = tu_tmpdir(), a[512], b[512], bad[512], arg[1100];
+	struct zn_parse_opts opts = { 0 };
+	struct zn_spec specs[4];
+	struct zn_dataset *ds[4];
+	size_t calls[4] = { 0 }, i;
+	bool want[4] = { false, true, true, true };
+	struct zn_err err;
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/a", d);
+	snprintf(b, sizeof(b), "%s/b", d);
+	snprintf(bad, sizeof(bad), "%s/bad", d);
+	write_file(a, "10.0.0.0/8\n");
+	write_file(b, "192.0.2.1\n192.0.2.2\n");
+	write_file(bad, "192.0.2.9\n$DATASET ip4set\n");
+	snprintf(arg, sizeof(arg), "one.test:ip4set:%s", a);
+	spec(&specs[0], arg);
+	snprintf(arg, sizeof(arg), "two.test:ip4set:%s,%s", a, b);
+	spec(&specs[1], arg);
+	snprintf(arg, sizeof(arg), "three.test:ip4set:%s", a);
+	spec(&specs[2], arg);
+	snprintf(arg, sizeof(arg), "four.test:ip4set:%s,%s", a, b);
+	spec(&specs[3], arg);
+
+	/* every spec: 0 and 2 share, 1 and 3 share */
+	assert_int_equal(zn_specs_load(specs, 4, NULL, &opts, ds, specs_counted,
+	                     calls, &err),
+	    0);
+	assert_true(ds[0] != NULL && ds[0] == ds[2]);
+	assert_true(ds[1] != NULL && ds[1] == ds[3] && ds[1] != ds[0]);
+	assert_int_equal(ds[0]->nsource, 1);
+	assert_int_equal(ds[1]->nsource, 3);
+	assert_int_equal(calls[0] + calls[1] + calls[2] + calls[3], 2);
+	assert_int_equal(calls[0], 1);
+	assert_int_equal(calls[1], 1);
+	zn_specs_free(ds, 4);
+	for (i = 0; i < 4; i++)
+		assert_null(ds[i]);
+
+	/* not spec 0: spec 2 is read itself, 3 shares 1 */
+	memset(calls, 0, sizeof(calls));
+	assert_int_equal(
+	    zn_specs_load(specs, 4, want, &opts, ds, NULL, NULL, &err), 0);
+	assert_null(ds[0]);
+	assert_non_null(ds[2]);
+	assert_true(ds[1] != NULL && ds[1] == ds[3]);
+	zn_specs_free(ds, 4);
+
+	/* a file that does not parse: its error, and nothing left loaded */
+	zn_spec_cleanup(&specs[3]);
+	snprintf(arg, sizeof(arg), "four.test:combined:%s", bad);
+	spec(&specs[3], arg);
+	assert_true(zn_specs_load(specs, 4, NULL, &opts, ds, specs_counted,
+	                calls, &err) < 0);
+	assert_non_null(strstr(err.msg, "bad"));
+	for (i = 0; i < 4; i++)
+		assert_null(ds[i]);
+	/* a file that is not there */
+	zn_spec_cleanup(&specs[3]);
+	snprintf(arg, sizeof(arg), "four.test:ip4set:%s/missing", d);
+	spec(&specs[3], arg);
+	assert_true(
+	    zn_specs_load(specs, 4, NULL, &opts, ds, NULL, NULL, &err) < 0);
+	assert_non_null(strstr(err.msg, "missing"));
+	for (i = 0; i < 4; i++) {
+		assert_null(ds[i]);
+		zn_spec_cleanup(&specs[i]);
+	}
+	tu_rmtree(d);
+	free(d);
+}
+
 /* The source files' identities are stored with the dataset and read back;
  * a dataset stored without them must be read again. */
 static void
@@ -942,6 +1029,7 @@ main(void)
 		cmocka_unit_test(test_replace_keep),
 		cmocka_unit_test(test_replace_all),
 		cmocka_unit_test(test_fileids),
+		cmocka_unit_test(test_specs_load),
 		cmocka_unit_test(test_view_release),
 	};
 

@@ -653,6 +653,14 @@ ds_entries(const struct zn_dataset *ds)
 	return n;
 }
 
+/* zn_specs_load's progress: ctx, a uint64_t, counts the entries read. */
+static void
+count_loaded(void *ctx, size_t i, const struct zn_dataset *ds)
+{
+	(void)i;
+	*(uint64_t *)ctx += ds_entries(ds);
+}
+
 /*
  * Fetch every file of the zone into temporaries (rsync, the old file as
  * its basis), then rename the changed ones into place: 0, or -1 with err
@@ -730,7 +738,7 @@ sync_files(const struct opts *o, struct zn_db *db, const struct config *c,
 	struct zn_fileid *held = NULL;
 	struct zn_err err;
 	size_t n = 0, nf = 0, maxf = 0, i, j, k;
-	bool any = false;
+	bool any = false, *want = NULL;
 	double t0 = mono();
 
 	memset(r, 0, sizeof(*r));
@@ -747,8 +755,9 @@ sync_files(const struct opts *o, struct zn_db *db, const struct config *c,
 		}
 	specs = calloc(n + 1, sizeof(*specs));
 	ds = calloc(n + 1, sizeof(*ds));
+	want = calloc(n + 1, sizeof(*want));
 	ff = calloc(maxf + 1, sizeof(*ff));
-	if (specs == NULL || ds == NULL || ff == NULL) {
+	if (specs == NULL || ds == NULL || want == NULL || ff == NULL) {
 		seterr(r->err, sizeof(r->err), "out of memory");
 		goto out;
 	}
@@ -791,29 +800,17 @@ sync_files(const struct opts *o, struct zn_db *db, const struct config *c,
 		differs = rc != 0;
 		for (k = 0; k < specs[i].nfiles && !differs; k++)
 			differs = !zn_fileid_equal(&specs[i].ids[k], &held[k]);
-		if (!differs)
-			continue;
-		any = true;
-		for (j = 0; j < i; j++)
-			if (ds[j] != NULL && specs[j].type == specs[i].type &&
-			    strcmp(specs[j].files, specs[i].files) == 0)
-				break;
-		if (j < i) {
-			ds[i] = ds[j];
-			continue;
-		}
-		if (zn_dataset_load(specs[i].type,
-		        (const char *const *)specs[i].filev, specs[i].nfiles,
-		        &popts, &ds[i], &err) != 0) {
-			ds[i] = NULL;
-			seterr(r->err, sizeof(r->err),
-			    "%s (database unchanged)", err.msg);
-			goto out;
-		}
-		r->st.entries += ds_entries(ds[i]);
+		want[i] = differs;
+		any = any || differs;
 	}
 	if (!any) {
 		r->status = R_CURRENT;
+		goto out;
+	}
+	if (zn_specs_load(specs, n, want, &popts, ds, count_loaded,
+	        &r->st.entries, &err) != 0) {
+		seterr(r->err, sizeof(r->err), "%s (database unchanged)",
+		    err.msg);
 		goto out;
 	}
 	if (zn_db_replace(db, specs, ds, n, &wst, &err) != 0) {
@@ -831,18 +828,15 @@ out:
 		(void)unlink(ff[i].tmp);
 		(void)rmdir(ff[i].tmpdir);
 	}
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i && ds[i] != NULL; j++)
-			if (ds[j] == ds[i])
-				break;
-		if (ds[i] != NULL && j == i)
-			zn_dataset_free(ds[i]);
+	if (ds != NULL)
+		zn_specs_free(ds, n);
+	for (i = 0; i < n; i++)
 		free(specs[i].ids);
-	}
 	free(held);
 	free(ff);
 	free(specs);
 	free(ds);
+	free(want);
 	r->secs = mono() - t0;
 }
 
@@ -1117,7 +1111,8 @@ cmd_import(int argc, char **argv)
 	struct zn_db *db = NULL;
 	struct zn_err err;
 	const char *dbdir = NULL;
-	size_t mapsize = 0, n, i, j, total = 0;
+	size_t mapsize = 0, n, i, j;
+	uint64_t total = 0;
 	bool quiet = false, json = false;
 	double t0 = mono(), tparse;
 	int ch, rc = 1, lockfd = -1;
@@ -1170,25 +1165,10 @@ cmd_import(int argc, char **argv)
 			rc = 2;
 			goto out;
 		}
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i; j++)
-			if (specs[j].type == specs[i].type &&
-			    strcmp(specs[j].files, specs[i].files) == 0)
-				break;
-		if (j < i) {
-			ds[i] = ds[j];
-			continue;
-		}
-		if (zn_dataset_load(specs[i].type,
-		        (const char *const *)specs[i].filev, specs[i].nfiles,
-		        &popts, &ds[i], &err) != 0) {
-			fprintf(stderr, "%s: %s (database unchanged)\n", prog,
-			    err.msg);
-			goto out;
-		}
-		total += ds[i]->nent;
-		for (j = 0; j < ds[i]->nsubsets; j++)
-			total += ds[i]->subsets[j].ds->nent;
+	if (zn_specs_load(specs, n, NULL, &popts, ds, count_loaded, &total,
+	        &err) != 0) {
+		fprintf(stderr, "%s: %s (database unchanged)\n", prog, err.msg);
+		goto out;
 	}
 	tparse = mono() - t0;
 	if (zn_db_open(dbdir, 0, mapsize, &db, &err) != 0) {
@@ -1215,12 +1195,14 @@ cmd_import(int argc, char **argv)
 			zn_json_str(stdout, specs[i].zone);
 		}
 		printf("], \"changed\": %s, \"written\": %zu, \"deleted\": "
-		       "%zu, \"entries\": %zu, \"parse_seconds\": %.3f, "
+		       "%zu, \"entries\": %" PRIu64
+		       ", \"parse_seconds\": %.3f, "
 		       "\"seconds\": %.3f}, \"ok\": true}\n",
 		    st.changed ? "true" : "false", st.puts, st.dels, total,
 		    tparse, mono() - t0);
 	} else if (!quiet)
-		printf("%s: %s, %zu entries written, %zu deleted, %zu in "
+		printf("%s: %s, %zu entries written, %zu deleted, %" PRIu64
+		       " in "
 		       "all; parse %.2fs, total %.2fs\n",
 		    dbdir, st.changed ? "updated" : "current", st.puts, st.dels,
 		    total, tparse, mono() - t0);
@@ -1228,14 +1210,9 @@ out:
 	if (lockfd != -1)
 		close(lockfd);
 	zn_db_close(db);
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i && ds[i] != NULL; j++)
-			if (ds[j] == ds[i])
-				break;
-		if (ds[i] != NULL && j == i)
-			zn_dataset_free(ds[i]);
+	zn_specs_free(ds, n);
+	for (i = 0; i < n; i++)
 		zn_spec_cleanup(&specs[i]);
-	}
 	free(specs);
 	free(ds);
 	return rc;

@@ -169,6 +169,8 @@ struct zgroup {
 	size_t n;
 	char **spec;
 	struct zn_dataset **ds;
+	bool *want; /* per spec of the command line: of this zone */
+	struct zn_dataset **all; /* per spec of the command line */
 };
 
 static int
@@ -178,15 +180,17 @@ publish_zone(const struct zn_feed_pubopts *o, struct zn_spec *specs,
 	struct zn_feed_content c;
 	struct zn_feed_pubres r;
 	struct zn_err err;
-	struct zgroup g = { zone, 0, NULL, NULL };
+	struct zgroup g = { zone, 0, NULL, NULL, NULL, NULL };
 	char hs[32], hd[32];
 	double t0 = mono(), t1;
-	size_t i, j;
+	size_t i;
 	int rc = 1;
 
 	g.spec = calloc(nspecs, sizeof(*g.spec));
 	g.ds = calloc(nspecs, sizeof(*g.ds));
-	if (g.spec == NULL || g.ds == NULL) {
+	g.want = calloc(nspecs, sizeof(*g.want));
+	g.all = calloc(nspecs, sizeof(*g.all));
+	if (g.spec == NULL || g.ds == NULL || g.want == NULL || g.all == NULL) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out;
 	}
@@ -195,26 +199,24 @@ publish_zone(const struct zn_feed_pubopts *o, struct zn_spec *specs,
 
 		if (strcmp(s->zone, zone) != 0)
 			continue;
+		g.want[i] = true;
 		if (asprintf(&g.spec[g.n], "%s:%s", zn_type_name(s->type),
 		        s->files) == -1) {
 			g.spec[g.n] = NULL;
 			fprintf(stderr, "%s: out of memory\n", prog);
 			goto out;
 		}
-		/* the same files twice in a zone: one parse */
-		for (j = 0; j < g.n; j++)
-			if (strcmp(g.spec[j], g.spec[g.n]) == 0)
-				break;
-		if (j < g.n)
-			g.ds[g.n] = g.ds[j];
-		else if (zn_dataset_load(s->type, (const char *const *)s->filev,
-		             s->nfiles, popts, &g.ds[g.n], &err) != 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog, zone, err.msg);
-			g.n++;
-			goto out;
-		}
 		g.n++;
 	}
+	/* the same files twice in a zone: one parse */
+	if (zn_specs_load(specs, nspecs, g.want, popts, g.all, NULL, NULL,
+	        &err) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, zone, err.msg);
+		goto out;
+	}
+	for (i = 0, g.n = 0; i < nspecs; i++)
+		if (g.want[i])
+			g.ds[g.n++] = g.all[i];
 	t1 = mono();
 	c.zone = zone;
 	c.n = g.n;
@@ -246,16 +248,14 @@ publish_zone(const struct zn_feed_pubopts *o, struct zn_spec *specs,
 		    r.removed, t1 - t0, mono() - t1);
 	rc = 0;
 out:
-	for (i = 0; i < g.n; i++) {
-		for (j = 0; j < i; j++)
-			if (g.ds[j] == g.ds[i])
-				break;
-		if (j == i)
-			zn_dataset_free(g.ds[i]);
+	if (g.all != NULL)
+		zn_specs_free(g.all, nspecs);
+	for (i = 0; i < g.n; i++)
 		free(g.spec[i]);
-	}
 	free(g.spec);
 	free(g.ds);
+	free(g.want);
+	free(g.all);
 	return rc;
 }
 

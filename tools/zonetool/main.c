@@ -83,54 +83,32 @@ count_entries(const struct zn_dataset *ds)
 	return n;
 }
 
-/* Load every distinct "type:files" once; ds[i] for spec i. */
-static int
-load_all(struct zn_spec *specs, struct zn_dataset **ds, size_t n,
-    const struct zn_parse_opts *opts)
+/* A line per dataset read, with its time since the one before. */
+struct load_progress {
+	const struct zn_spec *specs;
+	double t0;
+};
+
+static void
+loaded(void *ctx, size_t i, const struct zn_dataset *ds)
 {
-	struct zn_err err;
-	size_t i, j;
+	struct load_progress *lp = ctx;
+	double t = now_sec();
 
-	for (i = 0; i < n; i++) {
-		double t0 = now_sec();
-		int rc;
-
-		for (j = 0; j < i; j++)
-			if (specs[j].type == specs[i].type &&
-			    strcmp(specs[j].files, specs[i].files) == 0)
-				break;
-		if (j < i) {
-			ds[i] = ds[j];
-			continue;
-		}
-		rc = zn_dataset_load(specs[i].type,
-		    (const char *const *)specs[i].filev, specs[i].nfiles, opts,
-		    &ds[i], &err);
-		if (rc != 0) {
-			fprintf(stderr, "%s: %s\n", prog, err.msg);
-			return -1;
-		}
-		printf("%s:%s: %zu entries, %zu stored, %zu skipped lines, "
-		       "%.2fs\n",
-		    zn_type_name(specs[i].type), specs[i].files, ds[i]->nsource,
-		    count_entries(ds[i]), ds[i]->nskipped, now_sec() - t0);
-	}
-	return 0;
+	printf("%s:%s: %zu entries, %zu stored, %zu skipped lines, %.2fs\n",
+	    zn_type_name(lp->specs[i].type), lp->specs[i].files, ds->nsource,
+	    count_entries(ds), ds->nskipped, t - lp->t0);
+	lp->t0 = t;
 }
 
 static void
 free_all(struct zn_spec *specs, struct zn_dataset **ds, size_t n)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i && ds[i] != NULL; j++)
-			if (ds[j] == ds[i])
-				break;
-		if (ds[i] != NULL && j == i)
-			zn_dataset_free(ds[i]);
+	zn_specs_free(ds, n);
+	for (i = 0; i < n; i++)
 		zn_spec_cleanup(&specs[i]);
-	}
 	free(specs);
 	free(ds);
 }
@@ -140,6 +118,7 @@ cmd_compile(int argc, char **argv)
 {
 	struct zn_parse_opts opts = { .warn = warn_stderr };
 	struct zn_write_stats st;
+	struct load_progress lp;
 	struct zn_spec *specs;
 	struct zn_dataset **ds;
 	struct zn_db *db;
@@ -191,8 +170,11 @@ cmd_compile(int argc, char **argv)
 			free_all(specs, ds, n);
 			return 2;
 		}
-	if (load_all(specs, ds, n, &opts) != 0)
+	lp = (struct load_progress){ specs, now_sec() };
+	if (zn_specs_load(specs, n, NULL, &opts, ds, loaded, &lp, &err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		goto out;
+	}
 	if (zn_db_open(dir, 0, mapsize, &db, &err) != 0) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		goto out;

@@ -24,6 +24,7 @@
 #define LN_CAP 256 /* a worker's own names sketch */
 #define NAME_PLEN 0xff /* acct_key.plen of a name's hash */
 #define ZONES_MAX 4096
+#define RL_SLOTS 65536 /* clients and networks rate-limited at once */
 #define KV_STORE "acct"
 #define KV_VERSION 1
 #define MAX_CLIENTS_LIMIT 10000000
@@ -124,6 +125,7 @@ struct ss {
 	size_t cap, n;
 	struct ss_entry *e;
 	uint32_t *heap; /* entry indexes, a min-heap on rank */
+	uint64_t *hrank; /* rank of heap[i], beside it: no entry loads */
 	uint32_t *pos; /* heap position of each entry */
 	uint32_t *ht; /* entry index + 1, 0: free; linear probing */
 	size_t hmask;
@@ -152,10 +154,11 @@ ss_new(size_t cap)
 	s->hmask = h - 1;
 	s->e = calloc(cap, sizeof(*s->e));
 	s->heap = calloc(cap, sizeof(*s->heap));
+	s->hrank = calloc(cap, sizeof(*s->hrank));
 	s->pos = calloc(cap, sizeof(*s->pos));
 	s->ht = calloc(h, sizeof(*s->ht));
-	if (s->e == NULL || s->heap == NULL || s->pos == NULL ||
-	    s->ht == NULL) {
+	if (s->e == NULL || s->heap == NULL || s->hrank == NULL ||
+	    s->pos == NULL || s->ht == NULL) {
 		ss_free(s);
 		return NULL;
 	}
@@ -169,6 +172,7 @@ ss_free(struct ss *s)
 		return;
 	free(s->e);
 	free(s->heap);
+	free(s->hrank);
 	free(s->pos);
 	free(s->ht);
 	free(s);
@@ -178,7 +182,9 @@ size_t
 ss_memory(const struct ss *s)
 {
 	return sizeof(*s) +
-	    s->cap * (sizeof(*s->e) + sizeof(*s->heap) + sizeof(*s->pos)) +
+	    s->cap *
+	    (sizeof(*s->e) + sizeof(*s->heap) + sizeof(*s->hrank) +
+	        sizeof(*s->pos)) +
 	    (s->hmask + 1) * sizeof(*s->ht);
 }
 
@@ -265,9 +271,12 @@ static void
 heap_swap(struct ss *s, size_t a, size_t b)
 {
 	uint32_t t = s->heap[a];
+	uint64_t r = s->hrank[a];
 
 	s->heap[a] = s->heap[b];
 	s->heap[b] = t;
+	s->hrank[a] = s->hrank[b];
+	s->hrank[b] = r;
 	s->pos[s->heap[a]] = (uint32_t)a;
 	s->pos[s->heap[b]] = (uint32_t)b;
 }
@@ -278,7 +287,7 @@ sift_up(struct ss *s, size_t i)
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
 
-		if (rank(&s->e[s->heap[p]]) <= rank(&s->e[s->heap[i]]))
+		if (s->hrank[p] <= s->hrank[i])
 			break;
 		heap_swap(s, p, i);
 		i = p;
@@ -291,11 +300,9 @@ sift_down(struct ss *s, size_t i)
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 
-		if (l < s->n &&
-		    rank(&s->e[s->heap[l]]) < rank(&s->e[s->heap[m]]))
+		if (l < s->n && s->hrank[l] < s->hrank[m])
 			m = l;
-		if (r < s->n &&
-		    rank(&s->e[s->heap[r]]) < rank(&s->e[s->heap[m]]))
+		if (r < s->n && s->hrank[r] < s->hrank[m])
 			m = r;
 		if (m == i)
 			break;
@@ -318,6 +325,7 @@ ss_add(struct ss *s, const struct acct_key *key, const struct acct_counters *c,
 		e = &s->e[idx];
 		ctr_add(&e->c, c);
 		e->err += err;
+		s->hrank[s->pos[idx]] = rank(e);
 		sift_down(s, s->pos[idx]);
 		return idx;
 	}
@@ -329,6 +337,7 @@ ss_add(struct ss *s, const struct acct_key *key, const struct acct_counters *c,
 		e->err = err;
 		s->ht[slot] = idx + 1;
 		s->heap[s->n - 1] = idx;
+		s->hrank[s->n - 1] = rank(e);
 		s->pos[idx] = (uint32_t)(s->n - 1);
 		sift_up(s, s->n - 1);
 		return idx;
@@ -350,6 +359,7 @@ ss_add(struct ss *s, const struct acct_key *key, const struct acct_counters *c,
 	e->err = err;
 	slot = ht_slot(s, key, &found);
 	s->ht[slot] = idx + 1;
+	s->hrank[0] = rank(e);
 	sift_down(s, 0);
 	return idx;
 }
@@ -502,10 +512,11 @@ pp_server(struct pparse *pp, const char *name, const char *v)
 			return pp_err(pp, "rate-burst: %s: not a number", v);
 		p->rl.burst = (uint32_t)n;
 	} else if (strcmp(name, "daily-quota") == 0) {
-		if (pp_uint(v, UINT64_MAX / 2, &n) != 0)
+		if (pp_uint(v, RL_QUOTA_MAX, &n) != 0)
 			return pp_err(pp,
-			    "daily-quota: %s: want queries per day, 0: none",
-			    v);
+			    "daily-quota: %s: want queries per day, 0: none, "
+			    "at most %llu",
+			    v, (unsigned long long)RL_QUOTA_MAX);
 		p->rl.quota = n;
 	} else if (strcmp(name, "limit-answer") == 0) {
 		if (rl_parse_policy(&p->rl, v) != 0)
@@ -645,6 +656,8 @@ struct acct {
 	struct acct_params *p;
 	atomic_uint gen;
 	struct ss *clients;
+	struct rl_table *rl; /* rate limits, quotas, RRL: every worker's
+				(atomics, no lock) */
 	struct acct_counters tot;
 	uint64_t hist[ACCT_HIST];
 	uint64_t lat_sum; /* ns */
@@ -679,7 +692,8 @@ struct acct_worker {
 	struct acct_params *p;
 	unsigned gen;
 	uint64_t vgen; /* the view generation the zone pointers are from */
-	struct rl_table *rl;
+	struct rl_table *rl; /* a->rl */
+	uint32_t rrl_limited; /* for the RRL slip */
 	struct acct_counters tot;
 	uint64_t hist[ACCT_HIST];
 	struct wzone wz[WZ_SLOTS];
@@ -846,6 +860,11 @@ acct_new(struct acct_params *p, struct zn_db *db, char *err, size_t errlen)
 		acct_free(a);
 		return NULL;
 	}
+	if ((a->rl = rl_table_new(RL_SLOTS)) == NULL) {
+		snprintf(err, errlen, "accounting: out of memory");
+		acct_free(a);
+		return NULL;
+	}
 	if ((a->clients = ss_new(p->max_clients)) == NULL) {
 		snprintf(err, errlen,
 		    "accounting: out of memory for %zu "
@@ -870,6 +889,7 @@ acct_free(struct acct *a)
 	if (a == NULL)
 		return;
 	ss_free(a->clients);
+	rl_table_free(a->rl);
 	ss_free(a->names);
 	free(a->ntext);
 	free(a->zones);
@@ -1012,11 +1032,10 @@ acct_worker_new(struct acct *a)
 	w->a = a;
 	w->p = acct_params_get(a);
 	w->gen = atomic_load(&a->gen);
-	if ((w->rl = rl_table_new(8192)) == NULL ||
-	    (w->lns = ss_new(LN_CAP)) == NULL ||
+	w->rl = a->rl;
+	if ((w->lns = ss_new(LN_CAP)) == NULL ||
 	    (w->lnt = calloc(LN_CAP, sizeof(*w->lnt))) == NULL) {
 		ss_free(w->lns);
-		rl_table_free(w->rl);
 		acct_params_unref(w->p);
 		free(w);
 		return NULL;
@@ -1136,7 +1155,6 @@ acct_worker_free(struct acct_worker *w)
 	if (w == NULL)
 		return;
 	acct_worker_flush(w);
-	rl_table_free(w->rl);
 	ss_free(w->lns);
 	free(w->lnt);
 	acct_params_unref(w->p);
@@ -1409,13 +1427,15 @@ acct_answer(struct acct_worker *w, const struct query_cfg *qc,
 	alen = query_answer(qc, v, pkt, len, client, clen, tcp, out, outsize,
 	    info);
 	if (alen == 0 && info->forward) {
-		/* upstream.c answers later: counted as forwarded */
-		ctr = AC_FORWARDED;
-		if (p->enabled && info->fwd_zone < qc->nfwd)
+		/* upstream.c answers later, unless a zone ACL or a limit
+		 * answers here first: never an upstream query for those */
+		if (info->fwd_zone < qc->nfwd) {
 			wz = worker_zone_name(w, qc->fwd[info->fwd_zone].name);
-		goto count;
-	}
-	if (info->zone != NULL) {
+			if (wz->z == NULL)
+				/* the ACL by name: reloads change it */
+				wz->zacl = zone_acl(p, wz->name);
+		}
+	} else if (info->zone != NULL) {
 		vgen = zn_view_generation(v);
 		if (vgen != w->vgen) {
 			size_t i;
@@ -1425,28 +1445,35 @@ acct_answer(struct acct_worker *w, const struct query_cfg *qc,
 			w->vgen = vgen;
 		}
 		wz = worker_zone(w, info->zone);
-		if (wz->zacl != NULL &&
-		    (act = acl_match(wz->zacl, client, clen)) != ACL_ALLOW) {
-			if (act == ACL_DROP) {
-				info->dropped = true;
-				alen = 0;
-				ctr = AC_DROPPED;
-			} else {
-				alen = own_answer(pkt, len, out, outsize, 5, 0,
-				    info);
-				ctr = AC_REFUSED;
-			}
-			goto count;
-		}
 	}
-	if (alen > 0 &&
-	    rl_check(w->rl, &p->rl, client, clen, t0 / 1000000) != RL_PASS) {
+	if (wz != NULL && wz->zacl != NULL &&
+	    (act = acl_match(wz->zacl, client, clen)) != ACL_ALLOW) {
+		info->forward = false;
+		if (act == ACL_DROP) {
+			info->dropped = true;
+			alen = 0;
+			ctr = AC_DROPPED;
+		} else {
+			alen = own_answer(pkt, len, out, outsize, 5, 0, info);
+			ctr = AC_REFUSED;
+		}
+		goto count;
+	}
+	if ((alen > 0 || info->forward) &&
+	    rl_check(w->rl, &p->rl, client, clen, t0 / 1000) != RL_PASS) {
+		info->forward = false;
 		alen = limit_answer(&p->rl, pkt, len, out, outsize, info);
 		ctr = AC_RATELIMITED;
 		goto count;
 	}
+	if (info->forward) {
+		/* counted as forwarded; acct_worker_rrl checks the answer */
+		ctr = AC_FORWARDED;
+		goto count;
+	}
 	if (alen > 0 && !tcp) {
-		switch (rrl_check(w->rl, &p->rl, client, clen, t0 / 1000000)) {
+		switch (rrl_check(w->rl, &p->rl, client, clen, t0 / 1000,
+		    &w->rrl_limited)) {
 		case RRL_PASS:
 			break;
 		case RRL_SLIP:
@@ -1511,6 +1538,37 @@ count:
 		w->pend_wz = wz;
 	}
 	return alen;
+}
+
+const uint8_t *
+acct_worker_rrl(struct acct_worker *w, const uint8_t *client, size_t clen,
+    const uint8_t *ans, size_t *len, uint8_t *buf, size_t bufsize)
+{
+	const struct acct_params *p = w->p;
+	size_t n;
+
+	if (p->rl.rrl == 0 || *len < 12)
+		return ans;
+	switch (rrl_check(w->rl, &p->rl, client, clen, now_ns() / 1000,
+	    &w->rrl_limited)) {
+	case RRL_PASS:
+		return ans;
+	case RRL_SLIP:
+		/* TC and no records: a real client retries over TCP */
+		n = question_end(ans, *len);
+		if (n == 0)
+			n = 12;
+		if (n > bufsize)
+			return NULL;
+		memmove(buf, ans, n);
+		buf[2] |= 0x02;
+		memset(buf + 6, 0, 6);
+		*len = n;
+		return buf;
+	case RRL_DROP:
+		break;
+	}
+	return NULL;
 }
 
 /* ---- reports ---- */

@@ -50,9 +50,11 @@
  *   acl = allow 127.0.0.0/8 ::1  ; repeatable, first match wins; without
  *   acl = drop 192.0.2.0/24      ;   any: loopback and private allowed;
  *                                ;   no match: refuse
- *   rate-limit = 100             ; queries/s per client (0: none)
+ *   rate-limit = 100             ; queries/s per client (0: none),
+ *                                ;   all workers together
  *   rate-burst = 200
  *   daily-quota = 100000         ; queries per client per UTC day
+ *                                ;   (at most 4294967294)
  *   limit-answer = A 127.0.0.255 ; or refused (default) or drop
  *   rrl = 50                     ; answers/s per /24 or /56 (UDP)
  *   rrl-slip = 2                 ; every 2nd limited answer: TC, empty
@@ -60,6 +62,11 @@
  *
  *   [zone bl.example]
  *   acl = refuse 198.51.100.0/24 ; checked after the server's list
+ *
+ * A forwarded query passes the server's and its zone's ACL and the rate
+ * limit and quota before upstream.c sees it (a refused or limited
+ * client never costs an upstream query); the answers upstream.c gives
+ * later, from its cache or a server, pass RRL in acct_worker_rrl.
  */
 #ifndef RESOLVERD_ACCT_H
 #define RESOLVERD_ACCT_H
@@ -223,6 +230,17 @@ void acct_write_top_names(struct acct *a, FILE *f, bool json, size_t n,
  * the cache with alen bytes: count it as cached for its client and zone.
  */
 void acct_worker_cached(struct acct_worker *w, size_t alen);
+
+/*
+ * An answer of *len bytes for a forwarded query (from the cache or an
+ * upstream server) about to go to client over UDP: response-rate
+ * limited like the worker's own answers (the query stays counted as
+ * forwarded).  Returns ans to send it as it is, NULL to drop it, or buf
+ * (bufsize bytes; may be ans) holding a copy cut to the question with
+ * TC set, *len its length.  The worker's thread only; no lock.
+ */
+const uint8_t *acct_worker_rrl(struct acct_worker *w, const uint8_t *client,
+    size_t clen, const uint8_t *ans, size_t *len, uint8_t *buf, size_t bufsize);
 
 /* A copy of one zone's counters (for /metrics). */
 struct acct_zone_snap {

@@ -587,8 +587,12 @@ explain_write(FILE *f, bool json, const char *name, const struct zn_explain *ex)
 				fputs("  entry   none\n", f);
 				continue;
 			}
-			fprintf(f, "  entry   %s%s\n", d->match,
-			    d->excluded ? " (excluded)" : "");
+			if (d->excluded)
+				fprintf(f,
+				    "  entry   excluded by %s in dataset %s\n",
+				    d->match, d->spec);
+			else
+				fprintf(f, "  entry   %s\n", d->match);
 			for (j = 0; j < d->nval; j++) {
 				a_text(d->a[j], a);
 				fprintf(f, "  value   %s \"%s\"\n", a,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -136,14 +137,13 @@ zstates_get(struct zn_view *v, struct zn_db *db, const struct rd_status *st,
 	for (i = 0; i < nfeed; i++) {
 		bool found = false;
 
-		if (c->feeds[i].files_from)
-			continue;
+		/* feed or files-from: nothing stored yet */
 		for (j = 0; j < k && !found; j++)
 			found = strcmp(s[j].name, c->feeds[i].name) == 0;
 		if (found)
 			continue;
 		snprintf(s[k].name, sizeof(s[k].name), "%s", c->feeds[i].name);
-		s[k].feed = true;
+		s[k].feed = !c->feeds[i].files_from;
 		s[k].state = ZS_NEVER;
 		k++;
 	}
@@ -290,56 +290,263 @@ prom_head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static const struct {
-	int ctr;
-	const char *name, *help;
-} zone_ctrs[] = {
-	{ AC_Q, "resolverd_zone_queries_total", "Queries for the zone." },
-	{ AC_LISTED, "resolverd_zone_listed_total",
-	    "Queries answered with a listing." },
-	{ AC_NOTLISTED, "resolverd_zone_notlisted_total",
-	    "Queries answered NXDOMAIN or without a listing." },
-	{ AC_ERR, "resolverd_zone_errors_total",
-	    "Queries answered with another error, or dropped as malformed." },
-	{ AC_REFUSED, "resolverd_zone_refused_total",
-	    "Queries refused by an ACL." },
-	{ AC_DROPPED, "resolverd_zone_dropped_total",
-	    "Queries dropped by an ACL." },
-	{ AC_RATELIMITED, "resolverd_zone_ratelimited_total",
-	    "Queries over a rate limit, quota or RRL." },
-	{ AC_FORWARDED, "resolverd_zone_forwarded_total",
-	    "Queries for upstream servers (cache hits included)." },
-	{ AC_CACHED, "resolverd_zone_cache_hits_total",
-	    "Forwarded queries answered from the cache." },
-	{ AC_IN, "resolverd_zone_bytes_in_total",
-	    "DNS payload bytes received." },
-	{ AC_OUT, "resolverd_zone_bytes_out_total", "DNS payload bytes sent." },
+/*
+ * The metric families are tables: a family is a name, a type, a help
+ * text and where its value is in a row (a struct the page's data comes
+ * in: a zone's counters, a zone's state, the cache's stats, an upstream
+ * server's health, the daemon's status), written as one sample per row
+ * with the row's labels.  The zone state and the latency histogram,
+ * several samples per row, are written by hand.
+ */
+enum mval {
+	MV_U64, /* the uint64_t at off */
+	MV_I64, /* the int64_t at off */
+	MV_UINT, /* the unsigned at off */
+	MV_BOOL, /* the bool at off, as 0 or 1 */
+	MV_AGE, /* now - the int64_t at off; no sample if that is <= 0 */
+	MV_UNTIL, /* the int64_t at off - now; no sample if that is <= 0 */
+	MV_US, /* the uint64_t microseconds at off, as seconds */
 };
+
+#define NO_NEED ((size_t)-1)
+
+struct metric {
+	const char *name, *type, *help;
+	enum mval val;
+	size_t off;
+	size_t need; /* NO_NEED, or a uint64_t that must not be 0 */
+};
+
+/* A row's labels, "{...}", or nothing. */
+typedef void (*metric_labels)(FILE *f, const void *row);
+
+static uint64_t
+row_u64(const char *row, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, row + off, sizeof(v));
+	return v;
+}
+
+static int64_t
+row_i64(const char *row, size_t off)
+{
+	int64_t v;
+
+	memcpy(&v, row + off, sizeof(v));
+	return v;
+}
+
+/* One family: its head, then a sample per row of rows[0..n). */
+static void
+metric_write(FILE *f, const struct metric *m, const void *rows, size_t size,
+    size_t n, metric_labels labels, int64_t now)
+{
+	size_t i;
+
+	prom_head(f, m->name, m->type, m->help);
+	for (i = 0; i < n; i++) {
+		const char *row = (const char *)rows + i * size;
+		int64_t t = 0;
+		unsigned u;
+		bool b;
+
+		if (m->need != NO_NEED && row_u64(row, m->need) == 0)
+			continue;
+		if (m->val == MV_AGE || m->val == MV_UNTIL) {
+			if ((t = row_i64(row, m->off)) <= 0)
+				continue;
+		}
+		fputs(m->name, f);
+		if (labels != NULL)
+			labels(f, row);
+		switch (m->val) {
+		case MV_U64:
+			fprintf(f, " %" PRIu64 "\n", row_u64(row, m->off));
+			break;
+		case MV_I64:
+			fprintf(f, " %" PRId64 "\n", row_i64(row, m->off));
+			break;
+		case MV_UINT:
+			memcpy(&u, row + m->off, sizeof(u));
+			fprintf(f, " %u\n", u);
+			break;
+		case MV_BOOL:
+			memcpy(&b, row + m->off, sizeof(b));
+			fprintf(f, " %d\n", b ? 1 : 0);
+			break;
+		case MV_AGE:
+			fprintf(f, " %" PRId64 "\n", now - t);
+			break;
+		case MV_UNTIL:
+			fprintf(f, " %" PRId64 "\n", t - now);
+			break;
+		case MV_US:
+			fprintf(f, " %.6f\n",
+			    (double)row_u64(row, m->off) / 1e6);
+			break;
+		}
+	}
+}
+
+static void
+metric_table(FILE *f, const struct metric *m, size_t nm, const void *rows,
+    size_t size, size_t n, metric_labels labels, int64_t now)
+{
+	size_t k;
+
+	for (k = 0; k < nm; k++)
+		metric_write(f, &m[k], rows, size, n, labels, now);
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define ZCTR(i) (offsetof(struct acct_zone_snap, c.v) + (i) * sizeof(uint64_t))
+
+static const struct metric zone_ctrs[] = {
+	{ "resolverd_zone_queries_total", "counter", "Queries for the zone.",
+	    MV_U64, ZCTR(AC_Q), NO_NEED },
+	{ "resolverd_zone_listed_total", "counter",
+	    "Queries answered with a listing.", MV_U64, ZCTR(AC_LISTED),
+	    NO_NEED },
+	{ "resolverd_zone_notlisted_total", "counter",
+	    "Queries answered NXDOMAIN or without a listing.", MV_U64,
+	    ZCTR(AC_NOTLISTED), NO_NEED },
+	{ "resolverd_zone_errors_total", "counter",
+	    "Queries answered with another error, or dropped as malformed.",
+	    MV_U64, ZCTR(AC_ERR), NO_NEED },
+	{ "resolverd_zone_refused_total", "counter",
+	    "Queries refused by an ACL.", MV_U64, ZCTR(AC_REFUSED), NO_NEED },
+	{ "resolverd_zone_dropped_total", "counter",
+	    "Queries dropped by an ACL.", MV_U64, ZCTR(AC_DROPPED), NO_NEED },
+	{ "resolverd_zone_ratelimited_total", "counter",
+	    "Queries over a rate limit, quota or RRL.", MV_U64,
+	    ZCTR(AC_RATELIMITED), NO_NEED },
+	{ "resolverd_zone_forwarded_total", "counter",
+	    "Queries for upstream servers (cache hits included).", MV_U64,
+	    ZCTR(AC_FORWARDED), NO_NEED },
+	{ "resolverd_zone_cache_hits_total", "counter",
+	    "Forwarded queries answered from the cache.", MV_U64,
+	    ZCTR(AC_CACHED), NO_NEED },
+	{ "resolverd_zone_bytes_in_total", "counter",
+	    "DNS payload bytes received.", MV_U64, ZCTR(AC_IN), NO_NEED },
+	{ "resolverd_zone_bytes_out_total", "counter",
+	    "DNS payload bytes sent.", MV_U64, ZCTR(AC_OUT), NO_NEED },
+};
+
+static const struct metric since_metric = { "resolverd_counting_since_seconds",
+	"gauge", "Unix time the counters started from (they survive restarts).",
+	MV_U64, 0, NO_NEED };
+
+static const struct metric zone_fresh[] = {
+	{ "resolverd_zone_serial", "gauge",
+	    "The zone's feed serial, else its SOA serial (0: none).", MV_U64,
+	    offsetof(struct zstate, serial), NO_NEED },
+	{ "resolverd_zone_entries", "gauge", "Entries of the zone's data.",
+	    MV_U64, offsetof(struct zstate, entries), NO_NEED },
+	{ "resolverd_zone_last_sync_age_seconds", "gauge",
+	    "Seconds since the zone's last successful sync or import.", MV_AGE,
+	    offsetof(struct zstate, synced), NO_NEED },
+	{ "resolverd_zone_data_age_seconds", "gauge",
+	    "Seconds since the zone's data was made (feed manifest issue "
+	    "time, else the newest source file's mtime).",
+	    MV_AGE, offsetof(struct zstate, data_time), NO_NEED },
+	{ "resolverd_zone_expiry_seconds", "gauge",
+	    "Seconds until the zone's data expires (feed or $TIMESTAMP; "
+	    "negative: expired); only zones with an expiry.",
+	    MV_UNTIL, offsetof(struct zstate, expires), NO_NEED },
+};
+
+static const struct metric cache_metrics[] = {
+	{ "resolverd_cache_entries", "gauge",
+	    "Answers in the forwarding cache.", MV_U64,
+	    offsetof(struct cache_stats, entries), NO_NEED },
+	{ "resolverd_cache_bytes", "gauge", "Bytes the forwarding cache holds.",
+	    MV_U64, offsetof(struct cache_stats, bytes), NO_NEED },
+	{ "resolverd_cache_max_bytes", "gauge", "The forwarding cache's bound.",
+	    MV_U64, offsetof(struct cache_stats, max_bytes), NO_NEED },
+	{ "resolverd_cache_hits_total", "counter",
+	    "Cache lookups that found a fresh answer.", MV_U64,
+	    offsetof(struct cache_stats, hits), NO_NEED },
+	{ "resolverd_cache_stale_hits_total", "counter",
+	    "Stale answers given when no upstream answered.", MV_U64,
+	    offsetof(struct cache_stats, stale_hits), NO_NEED },
+	{ "resolverd_cache_misses_total", "counter",
+	    "Cache lookups that found nothing usable.", MV_U64,
+	    offsetof(struct cache_stats, misses), NO_NEED },
+	{ "resolverd_cache_evictions_total", "counter",
+	    "Answers evicted to make room.", MV_U64,
+	    offsetof(struct cache_stats, evictions), NO_NEED },
+};
+
+static const struct metric upstream_metrics[] = {
+	{ "resolverd_upstream_up", "gauge",
+	    "1 unless the upstream server's last attempt failed.", MV_BOOL,
+	    offsetof(struct upstream_health, up), NO_NEED },
+	{ "resolverd_upstream_failures_total", "counter",
+	    "Attempts to the upstream server that failed (timeout, "
+	    "unreachable, malformed or unusable answer).",
+	    MV_U64, offsetof(struct upstream_health, failures), NO_NEED },
+	{ "resolverd_upstream_answers_total", "counter",
+	    "Attempts the upstream server answered.", MV_U64,
+	    offsetof(struct upstream_health, answers), NO_NEED },
+	{ "resolverd_upstream_rtt_seconds", "gauge",
+	    "Round-trip time of the upstream server's last answer.", MV_US,
+	    offsetof(struct upstream_health, rtt_us),
+	    offsetof(struct upstream_health, answers) },
+};
+
+static const struct metric status_metrics[] = {
+	{ "resolverd_start_time_seconds", "gauge",
+	    "Unix time the process started.", MV_I64,
+	    offsetof(struct rd_status, start), NO_NEED },
+	{ "resolverd_threads", "gauge", "Worker threads.", MV_UINT,
+	    offsetof(struct rd_status, threads), NO_NEED },
+};
+
+static void
+labels_zone_snap(FILE *f, const void *row)
+{
+	fputs("{zone=", f);
+	prom_label(f, ((const struct acct_zone_snap *)row)->name);
+	fputc('}', f);
+}
+
+static void
+labels_zstate(FILE *f, const void *row)
+{
+	fputs("{zone=", f);
+	prom_label(f, ((const struct zstate *)row)->name);
+	fputc('}', f);
+}
+
+static void
+labels_server(FILE *f, const void *row)
+{
+	const struct upstream_health *h = row;
+
+	fputs("{zone=", f);
+	prom_label(f, h->zone);
+	fputs(",server=", f);
+	prom_label(f, h->server);
+	fputc('}', f);
+}
 
 static void
 metrics_zones(FILE *f, struct acct *acct)
 {
 	struct acct_zone_snap *zs = NULL;
 	uint64_t since = 0;
-	size_t n, i, k, h;
+	size_t n, i, h;
 
 	if (acct == NULL)
 		return;
 	n = acct_zones_snapshot(acct, &zs, &since);
 	if (n == (size_t)-1)
 		return;
-	prom_head(f, "resolverd_counting_since_seconds", "gauge",
-	    "Unix time the counters started from (they survive restarts).");
-	fprintf(f, "resolverd_counting_since_seconds %" PRIu64 "\n", since);
-	for (k = 0; k < sizeof(zone_ctrs) / sizeof(zone_ctrs[0]); k++) {
-		prom_head(f, zone_ctrs[k].name, "counter", zone_ctrs[k].help);
-		for (i = 0; i < n; i++) {
-			fprintf(f, "%s{zone=", zone_ctrs[k].name);
-			prom_label(f, zs[i].name);
-			fprintf(f, "} %" PRIu64 "\n",
-			    zs[i].c.v[zone_ctrs[k].ctr]);
-		}
-	}
+	metric_write(f, &since_metric, &since, sizeof(since), 1, NULL, 0);
+	metric_table(f, zone_ctrs, NELEM(zone_ctrs), zs, sizeof(*zs), n,
+	    labels_zone_snap, 0);
 	prom_head(f, "resolverd_zone_latency_seconds", "histogram",
 	    "Time to answer a query (worker side: from its start to the "
 	    "next query or the end of its batch).");
@@ -383,49 +590,8 @@ metrics_freshness(FILE *f, struct zn_db *db, const struct rd_status *st)
 		return;
 	}
 	zn_view_close(v);
-	prom_head(f, "resolverd_zone_serial", "gauge",
-	    "The zone's feed serial, else its SOA serial (0: none).");
-	for (i = 0; i < n; i++) {
-		fputs("resolverd_zone_serial{zone=", f);
-		prom_label(f, s[i].name);
-		fprintf(f, "} %" PRIu64 "\n", s[i].serial);
-	}
-	prom_head(f, "resolverd_zone_entries", "gauge",
-	    "Entries of the zone's data.");
-	for (i = 0; i < n; i++) {
-		fputs("resolverd_zone_entries{zone=", f);
-		prom_label(f, s[i].name);
-		fprintf(f, "} %" PRIu64 "\n", s[i].entries);
-	}
-	prom_head(f, "resolverd_zone_last_sync_age_seconds", "gauge",
-	    "Seconds since the zone's last successful sync or import.");
-	for (i = 0; i < n; i++) {
-		if (s[i].synced <= 0)
-			continue;
-		fputs("resolverd_zone_last_sync_age_seconds{zone=", f);
-		prom_label(f, s[i].name);
-		fprintf(f, "} %" PRId64 "\n", now - s[i].synced);
-	}
-	prom_head(f, "resolverd_zone_data_age_seconds", "gauge",
-	    "Seconds since the zone's data was made (feed manifest issue "
-	    "time, else the newest source file's mtime).");
-	for (i = 0; i < n; i++) {
-		if (s[i].data_time <= 0)
-			continue;
-		fputs("resolverd_zone_data_age_seconds{zone=", f);
-		prom_label(f, s[i].name);
-		fprintf(f, "} %" PRId64 "\n", now - s[i].data_time);
-	}
-	prom_head(f, "resolverd_zone_expiry_seconds", "gauge",
-	    "Seconds until the zone's data expires (feed or $TIMESTAMP; "
-	    "negative: expired); only zones with an expiry.");
-	for (i = 0; i < n; i++) {
-		if (s[i].expires <= 0)
-			continue;
-		fputs("resolverd_zone_expiry_seconds{zone=", f);
-		prom_label(f, s[i].name);
-		fprintf(f, "} %" PRId64 "\n", s[i].expires - now);
-	}
+	metric_table(f, zone_fresh, NELEM(zone_fresh), s, sizeof(*s), n,
+	    labels_zstate, now);
 	prom_head(f, "resolverd_zone_state", "gauge",
 	    "1 for the zone's state (ok, stale, expired, empty, "
 	    "never-synced), 0 for the others.");
@@ -444,76 +610,18 @@ metrics_upstream(FILE *f, struct upstream *up)
 {
 	struct upstream_health *h;
 	struct cache_stats cs;
-	size_t n, i;
+	size_t n;
 
 	if (up == NULL)
 		return;
 	upstream_cache_stats(up, &cs);
-	prom_head(f, "resolverd_cache_entries", "gauge",
-	    "Answers in the forwarding cache.");
-	fprintf(f, "resolverd_cache_entries %" PRIu64 "\n", cs.entries);
-	prom_head(f, "resolverd_cache_bytes", "gauge",
-	    "Bytes the forwarding cache holds.");
-	fprintf(f, "resolverd_cache_bytes %" PRIu64 "\n", cs.bytes);
-	prom_head(f, "resolverd_cache_max_bytes", "gauge",
-	    "The forwarding cache's bound.");
-	fprintf(f, "resolverd_cache_max_bytes %" PRIu64 "\n", cs.max_bytes);
-	prom_head(f, "resolverd_cache_hits_total", "counter",
-	    "Cache lookups that found a fresh answer.");
-	fprintf(f, "resolverd_cache_hits_total %" PRIu64 "\n", cs.hits);
-	prom_head(f, "resolverd_cache_stale_hits_total", "counter",
-	    "Stale answers given when no upstream answered.");
-	fprintf(f, "resolverd_cache_stale_hits_total %" PRIu64 "\n",
-	    cs.stale_hits);
-	prom_head(f, "resolverd_cache_misses_total", "counter",
-	    "Cache lookups that found nothing usable.");
-	fprintf(f, "resolverd_cache_misses_total %" PRIu64 "\n", cs.misses);
-	prom_head(f, "resolverd_cache_evictions_total", "counter",
-	    "Answers evicted to make room.");
-	fprintf(f, "resolverd_cache_evictions_total %" PRIu64 "\n",
-	    cs.evictions);
+	metric_table(f, cache_metrics, NELEM(cache_metrics), &cs, sizeof(cs), 1,
+	    NULL, 0);
 	if ((h = calloc(UPSTREAM_HEALTH_MAX, sizeof(*h))) == NULL)
 		return;
 	n = upstream_health(up, h, UPSTREAM_HEALTH_MAX);
-	prom_head(f, "resolverd_upstream_up", "gauge",
-	    "1 unless the upstream server's last attempt failed.");
-	for (i = 0; i < n; i++) {
-		fputs("resolverd_upstream_up{zone=", f);
-		prom_label(f, h[i].zone);
-		fputs(",server=", f);
-		prom_label(f, h[i].server);
-		fprintf(f, "} %d\n", h[i].up ? 1 : 0);
-	}
-	prom_head(f, "resolverd_upstream_failures_total", "counter",
-	    "Attempts to the upstream server that failed (timeout, "
-	    "unreachable, malformed or unusable answer).");
-	for (i = 0; i < n; i++) {
-		fputs("resolverd_upstream_failures_total{zone=", f);
-		prom_label(f, h[i].zone);
-		fputs(",server=", f);
-		prom_label(f, h[i].server);
-		fprintf(f, "} %" PRIu64 "\n", h[i].failures);
-	}
-	prom_head(f, "resolverd_upstream_answers_total", "counter",
-	    "Attempts the upstream server answered.");
-	for (i = 0; i < n; i++) {
-		fputs("resolverd_upstream_answers_total{zone=", f);
-		prom_label(f, h[i].zone);
-		fputs(",server=", f);
-		prom_label(f, h[i].server);
-		fprintf(f, "} %" PRIu64 "\n", h[i].answers);
-	}
-	prom_head(f, "resolverd_upstream_rtt_seconds", "gauge",
-	    "Round-trip time of the upstream server's last answer.");
-	for (i = 0; i < n; i++) {
-		if (h[i].answers == 0)
-			continue;
-		fputs("resolverd_upstream_rtt_seconds{zone=", f);
-		prom_label(f, h[i].zone);
-		fputs(",server=", f);
-		prom_label(f, h[i].server);
-		fprintf(f, "} %.6f\n", (double)h[i].rtt_us / 1e6);
-	}
+	metric_table(f, upstream_metrics, NELEM(upstream_metrics), h,
+	    sizeof(*h), n, labels_server, 0);
 	free(h);
 }
 
@@ -526,11 +634,8 @@ http_write_metrics(FILE *f, struct zn_db *db, struct acct *acct,
 	fputs("resolverd_build_info{version=", f);
 	prom_label(f, RD_VERSION);
 	fputs("} 1\n", f);
-	prom_head(f, "resolverd_start_time_seconds", "gauge",
-	    "Unix time the process started.");
-	fprintf(f, "resolverd_start_time_seconds %" PRId64 "\n", st->start);
-	prom_head(f, "resolverd_threads", "gauge", "Worker threads.");
-	fprintf(f, "resolverd_threads %u\n", st->threads);
+	metric_table(f, status_metrics, NELEM(status_metrics), st, sizeof(*st),
+	    1, NULL, 0);
 	metrics_zones(f, acct);
 	metrics_freshness(f, db, st);
 	metrics_upstream(f, up);
@@ -869,4 +974,51 @@ http_close(struct http *h)
 	else
 		close(h->fd);
 	free(h);
+}
+
+static bool
+same_addr(const struct config *a, const struct config *b)
+{
+	if (a->has_http != b->has_http)
+		return false;
+	return !a->has_http ||
+	    (a->http.len == b->http.len &&
+	        memcmp(&a->http.ss, &b->http.ss, a->http.len) == 0);
+}
+
+struct http *
+http_reload(struct http *h, struct config *nc, const struct config *oc,
+    struct event_base *base, struct zn_db *db, struct acct *acct,
+    struct upstream *up, const struct rd_status *st)
+{
+	struct http *nh;
+	char err[256];
+
+	if (same_addr(nc, oc))
+		return h;
+	if (!nc->has_http) {
+		if (h != NULL)
+			log_info("http: no longer serving on %s", h->text);
+		http_close(h);
+		return NULL;
+	}
+	if ((nh = http_open(&nc->http, err, sizeof(err))) == NULL ||
+	    http_start(nh, base, db, acct, up, st) != 0) {
+		if (nh != NULL)
+			snprintf(err, sizeof(err), "http %s: cannot serve",
+			    nc->http.text);
+		http_close(nh);
+		log_warnx("reload: %s: http address change needs a restart; "
+		          "%s",
+		    err,
+		    h != NULL ? "still serving on the old address" :
+		                "not serving http");
+		nc->has_http = oc->has_http;
+		nc->http = oc->http;
+		return h;
+	}
+	if (h != NULL)
+		log_info("http: no longer serving on %s", h->text);
+	http_close(h);
+	return nh;
 }

@@ -105,5 +105,16 @@ int http_start(struct http *h, struct event_base *base, struct zn_db *db,
     struct acct *acct, struct upstream *up, const struct rd_status *st);
 /* NULL: no-op. */
 void http_close(struct http *h);
+/*
+ * A reload: serve where nc says ([server] http; none: stop) from now
+ * on.  An unchanged address keeps h and its socket.  A new one is bound
+ * now, as the server user (a port below 1024 fails then, as does one in
+ * use): the new endpoint replaces h, or, when it cannot be served, h
+ * stays, the log says "http address change needs a restart" and nc's
+ * http is set back to oc's.  Returns the endpoint to keep (may be NULL).
+ */
+struct http *http_reload(struct http *h, struct config *nc,
+    const struct config *oc, struct event_base *base, struct zn_db *db,
+    struct acct *acct, struct upstream *up, const struct rd_status *st);
 
 #endif /* RESOLVERD_HTTP_H */

@@ -417,6 +417,11 @@ udp_on_read(evutil_socket_t fd, short what, void *arg)
 				    sizeof(w->abuf[i]));
 				if (info.cached)
 					acct_worker_cached(w->acct, alen);
+				if (alen > 0 && w->acct != NULL &&
+				    acct_worker_rrl(w->acct, client, clen,
+				        w->abuf[i], &alen, w->abuf[i],
+				        sizeof(w->abuf[i])) == NULL)
+					alen = 0; /* RRL */
 				if (alen == 0)
 					continue;
 			}
@@ -622,7 +627,14 @@ upstream_deliver(void *arg, const struct upstream_done *d)
 	if (qlog_enabled(l->qlog))
 		qlog_write(l->qlog, w->now, d->addr, d->alen, &d->info, d->len);
 	if (d->conn == 0) {
-		if (sendto(d->fd, d->ans, d->len, 0,
+		const uint8_t *ans = d->ans;
+		size_t len = d->len;
+
+		if (w->acct != NULL &&
+		    (ans = acct_worker_rrl(w->acct, d->addr, d->alen, ans, &len,
+		         w->tcp_a, sizeof(w->tcp_a))) == NULL)
+			return; /* RRL */
+		if (sendto(d->fd, ans, len, 0,
 		        (const struct sockaddr *)&d->peer, d->peerlen) == -1 &&
 		    w->now - w->last_err >= ERR_LOG_EVERY) {
 			w->last_err = w->now;

@@ -640,6 +640,8 @@ apply_config(struct resolverd *rd, struct config *nc)
 		log_warnx("reload: cache-size: changes need a restart");
 		nc->cache_size = oc->cache_size;
 	}
+	rd->http = http_reload(rd->http, nc, oc, rd->base, rd->db, rd->acct,
+	    rd->up, &rd->status);
 	upstream_configure(rd->up, nc);
 	qc = query_cfg_of(nc, rd->fwd);
 	listen_set_cfg(rd->listen, &qc);

@@ -7,6 +7,7 @@
 #define ZONES_DB_INT_H
 
 #include <pthread.h>
+#include <string.h>
 
 #include <lmdb.h>
 
@@ -165,6 +166,70 @@ zn_hexval(uint8_t ch)
 	if (ch >= 'a' && ch <= 'f')
 		return ch - 'a' + 10;
 	return -1;
+}
+
+/*
+ * Labels [0, n) of q read as a reversed address (rbldnsd's dntoip): the
+ * one parser of lookup.c, policy.c and explain.c.  how is one of
+ *   ZN_REV_IP4: n (0 to 4) decimal labels of at most 3 digits, each at
+ *     most 255, the last label first, into a[0..n);
+ *   ZN_REV_IP6: n (0 to 32) one-character lower-case hex labels, the
+ *     last first, into the top n nibbles of a[0..16), the rest zero;
+ * with the flags
+ *   ZN_REV_FULL: only a whole address (n 4 or 32);
+ *   ZN_REV_MAPPED (IP4): a[0..16) gets ::ffff:a.b.c.d instead.
+ * 0, or -1 when the labels are not such an address (a is then partly
+ * written).  Inline: the flags fold away in the lookup path.
+ */
+enum {
+	ZN_REV_IP4 = 0x01,
+	ZN_REV_IP6 = 0x02,
+	ZN_REV_FULL = 0x04,
+	ZN_REV_MAPPED = 0x08,
+};
+
+static inline int
+zn_rev_addr(const struct zn_qname *q, unsigned n, unsigned how, uint8_t *a)
+{
+	unsigned i, j, off = 0;
+
+	if (how & ZN_REV_IP4) {
+		if (n > 4 || ((how & ZN_REV_FULL) && n != 4))
+			return -1;
+		if (how & ZN_REV_MAPPED) {
+			memset(a, 0, 10);
+			a[10] = a[11] = 0xff;
+			off = 12;
+		}
+		for (i = 0; i < n; i++) {
+			const uint8_t *l = q->buf + q->off[i];
+			unsigned v = 0;
+
+			if (q->len[i] > 3)
+				return -1;
+			for (j = 0; j < q->len[i]; j++) {
+				if (l[j] < '0' || l[j] > '9')
+					return -1;
+				v = v * 10 + (unsigned)(l[j] - '0');
+			}
+			if (v > 255)
+				return -1;
+			a[off + n - 1 - i] = (uint8_t)v;
+		}
+		return 0;
+	}
+	if (n > 32 || ((how & ZN_REV_FULL) && n != 32))
+		return -1;
+	memset(a, 0, 16);
+	for (i = 0; i < n; i++) {
+		unsigned nib = n - 1 - i; /* nibble index from the top */
+		int h;
+
+		if (q->len[i] != 1 || (h = zn_hexval(q->buf[q->off[i]])) < 0)
+			return -1;
+		a[nib / 2] |= (uint8_t)(nib % 2 ? h : h << 4);
+	}
+	return 0;
 }
 
 #endif /* ZONES_DB_INT_H */

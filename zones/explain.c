@@ -20,6 +20,9 @@ struct ex_ctx {
 	struct zn_db *db;
 	const struct zn_qname *q;
 	struct zn_explain *ex;
+	/* the address explain_ip found no interval for (alen 0: none) */
+	size_t miss_alen;
+	uint8_t miss[16];
 };
 
 /* Labels [first, first + n) of q as dotted text. */
@@ -46,45 +49,13 @@ labels_text(const struct zn_qname *q, unsigned first, unsigned n, char *buf,
 static bool
 key_ip4(const struct zn_qname *q, unsigned n, uint8_t *a)
 {
-	unsigned i, j;
-
-	if (n != 4)
-		return false;
-	for (i = 0; i < 4; i++) {
-		const uint8_t *l = q->buf + q->off[i];
-		unsigned v = 0;
-
-		if (q->len[i] < 1 || q->len[i] > 3)
-			return false;
-		for (j = 0; j < q->len[i]; j++) {
-			if (l[j] < '0' || l[j] > '9')
-				return false;
-			v = v * 10 + (l[j] - '0');
-		}
-		if (v > 255)
-			return false;
-		a[3 - i] = (uint8_t)v;
-	}
-	return true;
+	return zn_rev_addr(q, n, ZN_REV_IP4 | ZN_REV_FULL, a) == 0;
 }
 
 static bool
 key_ip6(const struct zn_qname *q, unsigned n, uint8_t *a)
 {
-	unsigned i;
-	int h;
-
-	if (n != 32)
-		return false;
-	memset(a, 0, 16);
-	for (i = 0; i < 32; i++) {
-		unsigned nib = 31 - i;
-
-		if (q->len[i] != 1 || (h = zn_hexval(q->buf[q->off[i]])) < 0)
-			return false;
-		a[nib / 2] |= nib % 2 ? h : h << 4;
-	}
-	return true;
+	return zn_rev_addr(q, n, ZN_REV_IP6 | ZN_REV_FULL, a) == 0;
 }
 
 static void
@@ -184,17 +155,20 @@ explain_ip(struct ex_ctx *c, const struct zn_dsref *ref, const uint8_t *addr,
 		return zn_mdb_errno(rc);
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0)
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		return zn_mdb_errno(rc);
-	if (key.mv_size != alen + 1 || ((uint8_t *)key.mv_data)[0] != kb[0])
-		return 0;
-	if (val.mv_size != alen + 4)
+	if (rc == 0 && key.mv_size == alen + 1 &&
+	    ((uint8_t *)key.mv_data)[0] == kb[0] && val.mv_size != alen + 4)
 		return -EIO;
-	lo = val.mv_data;
-	if (memcmp(lo, addr, alen) > 0)
+	if (rc != 0 || key.mv_size != alen + 1 ||
+	    ((uint8_t *)key.mv_data)[0] != kb[0] ||
+	    memcmp(val.mv_data, addr, alen) > 0) {
+		/* a gap: not listed, or excluded (explain_excl tells) */
+		c->miss_alen = alen;
+		memcpy(c->miss, addr, alen);
 		return 0;
+	}
+	lo = val.mv_data;
 	d->matched = true;
 	range_text(lo, (const uint8_t *)key.mv_data + 1, alen, d->match,
 	    sizeof(d->match));
@@ -393,6 +367,88 @@ explain_ref(struct ex_ctx *c, const struct zn_dsref *ref, const char *spec,
 	return 0;
 }
 
+static void
+put_u128(uint8_t *out, zn_u128 a, size_t alen)
+{
+	size_t i;
+
+	for (i = 0; i < alen; i++)
+		out[i] = (uint8_t)(a >> (8 * (alen - 1 - i)));
+}
+
+/* The digest of a dataset's canonical entries, as db.c keeps it. */
+static void
+ds_digest(const struct zn_dataset *ds, uint8_t *dg)
+{
+	size_t i, lo;
+
+	memset(dg, 0, ZN_DIGEST_LEN);
+	for (i = 0; i < ds->nent; i++) {
+		const struct zn_entry *e = &ds->ent[i];
+
+		lo = zn_lo_len(e->key[0]);
+		if (e->blen < lo)
+			continue;
+		zn_digest_entry(dg, e->key, e->klen, e->blob, lo, e->blob + lo,
+		    e->blen - lo, true);
+	}
+}
+
+/*
+ * The flattened intervals keep no trace of exclusions: an excluded
+ * address is a gap like an unlisted one.  Tell them apart by parsing the
+ * dataset's source files again with a flatten probe on the address, and
+ * trust the probe only if the parse gives exactly the stored entries
+ * (the same digest; with and without rbldnsd -e's host bits): then the
+ * exclusion it saw is the one the stored data came from.  Datasets from
+ * feeds keep no source here: they stay "no entry".  Off the query path;
+ * costs one parse of the dataset.
+ */
+static void
+explain_excl(struct ex_ctx *c, const struct zn_dsrec *rec, enum zn_dstype type,
+    struct zn_explain_ds *d)
+{
+	struct zn_parse_opts opts;
+	struct zn_flat_probe pr;
+	struct zn_dataset *ds;
+	struct zn_err err;
+	uint8_t dg[ZN_DIGEST_LEN], lo[16], hi[16];
+	size_t i, alen = c->miss_alen;
+	int pass;
+
+	if (alen == 0 || alen > sizeof(lo) || rec->nids == 0 ||
+	    rec->paths == NULL)
+		return;
+	memset(&pr, 0, sizeof(pr));
+	pr.alen = (unsigned)alen;
+	for (i = 0; i < alen; i++)
+		pr.addr = pr.addr << 8 | c->miss[i];
+	for (pass = 0; pass < 2; pass++) {
+		memset(&opts, 0, sizeof(opts));
+		opts.host_bits_ok = pass == 1;
+		zn_flat_probe_set(&pr);
+		ds = NULL;
+		if (zn_dataset_load(type, (const char *const *)rec->paths,
+		        rec->nids, &opts, &ds, &err) != 0) {
+			zn_flat_probe_set(NULL);
+			return;
+		}
+		zn_flat_probe_set(NULL);
+		ds_digest(ds, dg);
+		zn_dataset_free(ds);
+		if (memcmp(dg, rec->digest, ZN_DIGEST_LEN) == 0)
+			break;
+	}
+	if (pass == 2 || !pr.excl)
+		return;
+	put_u128(lo, pr.lo, alen);
+	put_u128(hi, pr.hi, alen);
+	d->matched = true;
+	d->excluded = true;
+	d->match[0] = '!';
+	range_text(lo, hi, alen, d->match + 1, sizeof(d->match) - 1);
+}
+
 int
 zn_explain(struct zn_view *v, struct zn_db *db, const char *name,
     const uint8_t *client, size_t clen, uint32_t def_ttl, struct zn_explain *ex,
@@ -428,7 +484,7 @@ zn_explain(struct zn_view *v, struct zn_db *db, const char *name,
 	ex->zone_found = true;
 	snprintf(ex->zone, sizeof(ex->zone), "%s", z->name);
 	labels_text(&q, 0, nkey, ex->key, sizeof(ex->key));
-	c = (struct ex_ctx){ zn_view_txn(v), db, &q, ex };
+	c = (struct ex_ctx){ zn_view_txn(v), db, &q, ex, 0, { 0 } };
 	for (i = 0; i < z->nrefs; i++) {
 		struct zn_dsrec rec;
 		char spec[512];
@@ -439,8 +495,15 @@ zn_explain(struct zn_view *v, struct zn_db *db, const char *name,
 			return -EIO;
 		if (rec.spec != NULL)
 			snprintf(spec, sizeof(spec), "%s", rec.spec);
+		c.miss_alen = 0;
+		rc = explain_ref(&c, &z->refs[i], spec, "", nkey);
+		if (rc == 0 && c.miss_alen != 0 && ex->nds > 0 &&
+		    z->refs[i].ds->type != ZN_COMBINED &&
+		    !ex->ds[ex->nds - 1].matched)
+			explain_excl(&c, &rec, z->refs[i].ds->type,
+			    &ex->ds[ex->nds - 1]);
 		zn_dsrec_cleanup(&rec);
-		if ((rc = explain_ref(&c, &z->refs[i], spec, "", nkey)) != 0)
+		if (rc != 0)
 			return zn_err_set(err, -rc, "dataset %s: %s", spec,
 			    strerror(-rc));
 	}

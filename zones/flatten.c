@@ -198,6 +198,42 @@ uhash_rebuild(struct zn_flat *f, size_t size)
 	return 0;
 }
 
+static _Thread_local struct zn_flat_probe *probe;
+static _Thread_local bool probe_orig; /* an ip4set range is being split */
+static _Thread_local zn_u128 probe_lo, probe_hi; /* ... this one */
+
+void
+zn_flat_probe_set(struct zn_flat_probe *p)
+{
+	probe = p;
+	probe_orig = false;
+	if (p != NULL) {
+		p->top = -1;
+		p->excl = false;
+	}
+}
+
+static void
+probe_note(const struct zn_flat *f, zn_u128 lo, zn_u128 hi, unsigned prio,
+    uint32_t val)
+{
+	struct zn_flat_probe *p = probe;
+	bool excl = val == ZN_FLAT_EXCL;
+
+	if (p->alen != f->alen || p->addr < lo || p->addr > hi)
+		return;
+	if ((int)prio > p->top)
+		p->excl = false;
+	else if ((int)prio < p->top || p->excl || !excl)
+		return;
+	p->top = (int)prio;
+	if (excl && !p->excl) {
+		p->excl = true;
+		p->lo = probe_orig ? probe_lo : lo;
+		p->hi = probe_orig ? probe_hi : hi;
+	}
+}
+
 /*
  * Add a block; see ip.h.
  */
@@ -238,6 +274,8 @@ zn_flat_add(struct zn_flat *f, zn_u128 lo, zn_u128 hi, unsigned prio,
 	if (f->unique)
 		f->uhash[h] = (uint32_t)f->nblk + 1;
 	f->nblk++;
+	if (probe != NULL)
+		probe_note(f, lo, hi, prio, val);
 	return 0;
 }
 
@@ -247,8 +285,27 @@ zn_flat_add(struct zn_flat *f, zn_u128 lo, zn_u128 hi, unsigned prio,
  * level and the rest moves up one level; a range that is exactly one full
  * cell of the level above is stored at that level (rbldnsd does the same).
  */
+static int add_ip4set(struct zn_flat *f, uint32_t lo, uint32_t hi, uint32_t val,
+    uint32_t seq);
+
 int
 zn_flat_add_ip4set(struct zn_flat *f, uint32_t lo, uint32_t hi, uint32_t val,
+    uint32_t seq)
+{
+	int rc;
+
+	if (probe == NULL)
+		return add_ip4set(f, lo, hi, val, seq);
+	probe_orig = true;
+	probe_lo = lo;
+	probe_hi = hi;
+	rc = add_ip4set(f, lo, hi, val, seq);
+	probe_orig = false;
+	return rc;
+}
+
+static int
+add_ip4set(struct zn_flat *f, uint32_t lo, uint32_t hi, uint32_t val,
     uint32_t seq)
 {
 	uint64_t a = lo, b = hi, start, end;

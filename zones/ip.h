@@ -136,6 +136,23 @@ struct zn_flat {
 	size_t nuhash;
 };
 
+/*
+ * A probe (explain.c): while set for the calling thread, every block a
+ * builder of alen-byte addresses takes that covers addr is noted: the
+ * highest priority among them, and whether one of that priority is an
+ * exclusion (then its range: for ip4set the range as given, before the
+ * octet split).  Costs the import path one thread-local test per block.
+ */
+struct zn_flat_probe {
+	unsigned alen;
+	zn_u128 addr;
+	int top; /* highest priority covering addr; -1: none */
+	bool excl; /* an exclusion of priority top covers addr: */
+	zn_u128 lo, hi; /* the first one's range */
+};
+/* Set (NULL: clear) the calling thread's probe; top starts at -1. */
+void zn_flat_probe_set(struct zn_flat_probe *p);
+
 /* Called for every emitted entry; returns 0 or a negative errno. */
 typedef int (*zn_flat_emit_fn)(void *ctx, const uint8_t *key, size_t klen,
     const uint8_t *blob, size_t blen);

@@ -774,42 +774,14 @@ interval_find(const struct ctx *c, const struct zn_dsref *ref,
 static int
 rev_ip4(const struct zn_qname *q, unsigned n, uint8_t *a)
 {
-	unsigned i, j;
-
-	for (i = 0; i < n; i++) {
-		const uint8_t *l = q->buf + q->off[i];
-		unsigned v = 0;
-
-		if (q->len[i] > 3)
-			return -1;
-		for (j = 0; j < q->len[i]; j++) {
-			if (l[j] < '0' || l[j] > '9')
-				return -1;
-			v = v * 10 + (l[j] - '0');
-		}
-		if (v > 255)
-			return -1;
-		a[n - 1 - i] = v;
-	}
-	return 0;
+	return zn_rev_addr(q, n, ZN_REV_IP4, a);
 }
 
 /* Parse n reversed nibbles; the address bits past them are zero. */
 static int
 rev_ip6(const struct zn_qname *q, unsigned n, uint8_t *a)
 {
-	unsigned i;
-
-	memset(a, 0, 16);
-	for (i = 0; i < n; i++) {
-		unsigned nib = n - 1 - i; /* nibble index from the top */
-		int h;
-
-		if (q->len[i] != 1 || (h = zn_hexval(q->buf[q->off[i]])) < 0)
-			return -1;
-		a[nib / 2] |= nib % 2 ? h : h << 4;
-	}
-	return 0;
+	return zn_rev_addr(q, n, ZN_REV_IP6, a);
 }
 
 /* How the scope's key reads as an address (rbldnsd's dntoip). */

@@ -836,39 +836,10 @@ match_ip(const struct zn_polset *ps, const uint8_t *a)
 static bool
 key_addr(const struct zn_qname *q, unsigned n, uint8_t *a)
 {
-	unsigned i, j;
-
-	memset(a, 0, 16);
-	if (n == 4) {
-		a[10] = a[11] = 0xff;
-		for (i = 0; i < 4; i++) {
-			const uint8_t *l = q->buf + q->off[i];
-			unsigned v = 0;
-
-			if (q->len[i] > 3)
-				return false;
-			for (j = 0; j < q->len[i]; j++) {
-				if (l[j] < '0' || l[j] > '9')
-					return false;
-				v = v * 10 + (l[j] - '0');
-			}
-			if (v > 255)
-				return false;
-			a[15 - i] = (uint8_t)v;
-		}
-		return true;
-	}
-	if (n != 32)
-		return false;
-	for (i = 0; i < 32; i++) {
-		unsigned nib = 31 - i;
-		int h;
-
-		if (q->len[i] != 1 || (h = zn_hexval(q->buf[q->off[i]])) < 0)
-			return false;
-		a[nib / 2] |= nib % 2 ? h : h << 4;
-	}
-	return true;
+	if (n == 4)
+		return zn_rev_addr(q, n,
+		           ZN_REV_IP4 | ZN_REV_FULL | ZN_REV_MAPPED, a) == 0;
+	return zn_rev_addr(q, n, ZN_REV_IP6 | ZN_REV_FULL, a) == 0;
 }
 
 const struct zn_policy_entry *

@@ -15,6 +15,16 @@ readable with the daemon down (resolverctl -D).  A non-root user cannot
 run changing commands; bad control requests get a clear error and the
 daemon keeps serving.
 
+Forwarded zones and global limits (test_forward): a second resolverd
+serves fwd.test as the upstream of a forward zone; its own `resolverctl
+stats` counts what it is asked.  A client past its rate gets the policy
+answer for the forwarded zone and costs no upstream query; a client the
+zone's acl refuses gets REFUSED and costs none either.  With threads = 2
+(SO_REUSEPORT: the kernel spreads source ports over both workers) a
+client asking from 120 source ports still gets no more than rate-burst
+plus the rate times the elapsed time, and a daily quota holds exactly;
+RRL also limits the answers the upstream path gives from its cache.
+
 usage: test_acct.py RESOLVERD RESOLVERCTL
 """
 import json
@@ -162,6 +172,184 @@ def raw_request(sock, data, timeout=5):
         s.close()
 
 
+FWD_UP = """:127.0.0.2:upstream listed
+10.0.0.0/8
+"""
+
+
+def fwd_config(d, port, up, extra=""):
+    s = ("[server]\nlisten = 127.0.0.1@%d\nthreads = 2\ndatabase = %s\n"
+         "control = %s\nacl = allow 127.0.0.0/8\n"
+         "rate-limit = 5\nrate-burst = 10\nlimit-answer = A 127.0.0.255\n"
+         "acct-save-interval = 1\ncache-size = 1m\n%s" % (
+             port, os.path.join(d, "fdb"), os.path.join(d, "fctl.sock"),
+             extra))
+    if ROOT:
+        s += "user = nobody\n"
+    s += ("\n[zone bl.test]\ndataset = ip4set:%s\n"
+          "\n[zone fwd.test]\nmode = forward\nupstream = 127.0.0.1@%d\n"
+          "acl = refuse 127.0.0.5\n") % (os.path.join(d, "bl.txt"), up)
+    return s
+
+
+def many_ports(port, names):
+    """One query per name, each from its own socket (source port), all
+    sent before any answer is read; the answers by name (None: lost)."""
+    socks, out = [], {}
+    for n in names:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.6", 0))
+        q = dns.message.make_query(n, "A")
+        s.sendto(q.to_wire(), ("127.0.0.1", port))
+        socks.append((s, q, n))
+    for s, q, n in socks:
+        s.settimeout(2.0)
+        out[n] = None
+        try:
+            while True:
+                r = dns.message.from_wire(s.recvfrom(65535)[0])
+                if r.id == q.id:
+                    out[n] = r
+                    break
+        except socket.timeout:
+            pass
+        s.close()
+    return out
+
+
+def a_values(r):
+    return [rr.to_text() for rs in r.answer for rr in rs] if r else []
+
+
+def test_forward(d):
+    """Forwarded queries go through the zone acl and the rate limit
+    before they cost an upstream query; limits are global per client."""
+    up, port = rdtest.free_port(), rdtest.free_port()
+    usock, fsock = os.path.join(d, "uctl.sock"), os.path.join(d, "fctl.sock")
+    rdtest.write(d, "fwdup.txt", FWD_UP)
+    uconf = ("[server]\nlisten = 127.0.0.1@%d\nthreads = 1\ndatabase = %s\n"
+             "control = %s\nacct-save-interval = 1\n" % (
+                 up, os.path.join(d, "udb"), usock))
+    if ROOT:
+        uconf += "user = nobody\n"
+    uconf += "\n[zone fwd.test]\ndataset = ip4set:%s\n" % os.path.join(
+        d, "fwdup.txt")
+    rdtest.write(d, "up.conf", uconf)
+    rdtest.write(d, "fwd.conf", fwd_config(d, port, up))
+    srvs = []
+    try:
+        u = rdtest.Server([RD, "-d", "-c", os.path.join(d, "up.conf")],
+                          log=os.path.join(d, "up.log"))
+        srvs.append(u)
+        rdtest.wait_answer(up, "2.0.0.127.fwd.test", u.proc)
+        f = rdtest.Server([RD, "-d", "-c", os.path.join(d, "fwd.conf")],
+                          log=os.path.join(d, "fwd.log"))
+        srvs.append(f)
+        rdtest.wait_answer(port, "2.0.0.127.bl.test", f.proc)
+        a = rdtest.query(port, "1.0.0.10.fwd.test")
+        check("forward zone answered through the upstream",
+              a_values(a) == ["127.0.0.2"], a)
+        uq0 = wait_total(usock, 2)["total"]["queries"]
+
+        # 127.0.0.4: 40 distinct names (no cache hit) past 5/s burst 10
+        c = Client("127.0.0.4", port)
+        t0 = time.monotonic()
+        ans = [c.ask("%d.1.0.10.fwd.test" % i) for i in range(40)]
+        el = time.monotonic() - t0
+        c.close()
+        lim = [x for x in ans if a_values(x) == ["127.0.0.255"]]
+        ok = [x for x in ans if a_values(x) == ["127.0.0.2"]]
+        check("forward: a rate-limited client gets the policy answer",
+              len(lim) >= 20 and len(lim) + len(ok) == 40,
+              "%d limited, %d answered in %.2fs" % (len(lim), len(ok), el))
+        time.sleep(1.5)  # the upstream merges its counters each second
+        uq1 = ctl_json(usock, "stats")["total"]["queries"]
+        check("forward: limited queries cost no upstream query",
+              uq1 - uq0 == len(ok), (uq1 - uq0, len(ok)))
+        # 127.0.0.5: fwd.test's acl refuses it
+        c = Client("127.0.0.5", port)
+        ans = [c.ask("%d.2.0.10.fwd.test" % i) for i in range(3)]
+        c.close()
+        check("forward: a zone-acl refused client gets REFUSED",
+              all(x is not None and x.rcode() == dns.rcode.REFUSED
+                  for x in ans), ans)
+        time.sleep(1.5)
+        uq2 = ctl_json(usock, "stats")["total"]["queries"]
+        check("forward: refused queries cost no upstream query",
+              uq2 == uq1, (uq1, uq2))
+        fz = wait_total(fsock, 1)["zones"].get("fwd.test", {})
+        check("forward: the zone counts the refused and the limited",
+              fz.get("refused") == 3 and fz.get("ratelimited") == len(lim),
+              fz)
+
+        # 127.0.0.6: 120 source ports over 2 workers, a local zone; rate
+        # 5/s, burst 10.  GCRA is exact: at most burst + rate * elapsed
+        # (+1 for the query in flight at the end); per-worker buckets
+        # would let up to 2 * burst through.
+        t0 = time.monotonic()
+        ans = many_ports(port, ["%d.2.0.192.bl.test" % i for i in range(120)])
+        el = time.monotonic() - t0
+        got = [n for n, r in ans.items()
+               if a_values(r) == ["127.0.0.2"]]
+        lim = [n for n, r in ans.items()
+               if a_values(r) == ["127.0.0.255"]]
+        bound = 10 + int(5 * el) + 1
+        check("global rate limit: many source ports get burst + rate*t",
+              10 <= len(got) <= bound and len(got) + len(lim) == 120,
+              "%d answered, %d limited, %.2fs, bound %d" % (
+                  len(got), len(lim), el, bound))
+
+        # a daily quota of 25, no rate limit: exactly 25 of 60 from 60
+        # source ports (127.0.0.6 has a fresh quota: none was set)
+        rdtest.write(d, "fwd.conf", fwd_config(
+            d, port, up, "daily-quota = 25\n").replace(
+                "rate-limit = 5\n", "rate-limit = 0\n"))
+        f.proc.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        ans = many_ports(port, ["%d.2.0.192.bl.test" % i for i in range(60)])
+        got = [n for n, r in ans.items() if a_values(r) == ["127.0.0.2"]]
+        over = [n for n, r in ans.items() if a_values(r) == ["127.0.0.255"]]
+        check("global daily quota: exactly 25 answered over all workers",
+              len(got) == 25 and len(over) == 35, (len(got), len(over)))
+
+        # RRL 5/s per /24, no slip, on answers from the forwarder's cache
+        # (they never pass the worker's own RRL check)
+        rdtest.write(d, "fwd.conf", fwd_config(
+            d, port, up, "rrl = 5\nrrl-slip = 0\n").replace(
+                "rate-limit = 5\n", "rate-limit = 0\n"))
+        f.proc.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        name = "9.9.0.10.fwd.test"
+        a = rdtest.query(port, name)  # fills the cache
+        check("rrl: the forwarded name answered", a_values(a) ==
+              ["127.0.0.2"], a)
+        time.sleep(1.1)  # a full bucket again
+        c = Client("127.0.0.7", port)
+        ids = {}
+        for i in range(30):
+            q = dns.message.make_query(name, "A")
+            q.id = 2000 + i
+            c.s.sendto(q.to_wire(), c.dst)
+            ids[q.id] = None
+        c.s.settimeout(1.0)
+        try:
+            while True:
+                r = dns.message.from_wire(c.s.recvfrom(65535)[0])
+                if r.id in ids:
+                    ids[r.id] = r
+        except socket.timeout:
+            pass
+        c.close()
+        full = [x for x in ids.values() if a_values(x) == ["127.0.0.2"]]
+        lost = [x for x in ids.values() if x is None]
+        check("rrl: cached forwarded answers are limited too",
+              5 <= len(full) <= 7 and len(full) + len(lost) == 30,
+              (len(full), len(lost)))
+    finally:
+        for s in srvs:
+            s.stop()
+
+
 def main():
     d = rdtest.tmpdir("rd-acct-")
     port = rdtest.free_port()
@@ -180,6 +368,7 @@ def main():
           p.returncode != 0 and "bad.conf:" in p.stderr and
           "dorp" in p.stderr, p.stderr)
 
+    test_forward(d)
     srv = start(d, port)
     srvs = [srv]
     try:

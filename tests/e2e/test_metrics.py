@@ -79,6 +79,73 @@ def have_ipv6():
 IPV6 = have_ipv6()
 
 
+def log_has(path, text, seconds=5):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with open(path, errors="replace") as f:
+            if text in f.read():
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def refused(hport):
+    try:
+        socket.create_connection(("127.0.0.1", hport), timeout=2).close()
+        return False
+    except OSError:
+        return True
+
+
+def reload_http(d, port, hport, uport, srv):
+    """A reload moves /metrics to a new address at once; one that cannot
+    be bound (in use) is refused with a clear log line and the old one
+    keeps serving.  Returns the port served at the end."""
+    log = os.path.join(d, "rd.log")
+    new = rdtest.free_port()
+    rdtest.write(d, "rd.conf", config(d, port, new, uport, True))
+    srv.proc.send_signal(signal.SIGHUP)
+    ok = False
+    deadline = time.monotonic() + 10
+    while not ok and time.monotonic() < deadline:
+        try:
+            ok = http_get(new, "/metrics")[0] == 200
+        except OSError:
+            time.sleep(0.1)
+    check("reload: http moves to the new port", ok, new)
+    check("reload: the old http port is closed", refused(hport), hport)
+    check("reload: the move is logged",
+          log_has(log, "http: no longer serving on"), log)
+    # a port in use: refused, the old one stays
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        rdtest.write(d, "rd.conf", config(d, port, busy.getsockname()[1],
+                                          uport, True))
+        srv.proc.send_signal(signal.SIGHUP)
+        check("reload: an http address that cannot be bound is refused",
+              log_has(log, "http address change needs a restart"), log)
+        check("reload: the old http address keeps serving",
+              http_get(new, "/metrics")[0] == 200 and
+              srv.proc.poll() is None)
+    finally:
+        busy.close()
+    # and back to one that can be bound: the refused change left the
+    # served address as it was, so this is a move again
+    rdtest.write(d, "rd.conf", config(d, port, hport, uport, True))
+    srv.proc.send_signal(signal.SIGHUP)
+    ok = False
+    deadline = time.monotonic() + 10
+    while not ok and time.monotonic() < deadline:
+        try:
+            ok = http_get(hport, "/metrics")[0] == 200
+        except OSError:
+            time.sleep(0.1)
+    check("reload: http moves back", ok and refused(new), (hport, new))
+    return hport
+
+
 def config(d, port, hport, uport, extra_zones=False):
     s = "[server]\nlisten = 127.0.0.1@%d\n" % port
     if IPV6:
@@ -135,14 +202,23 @@ class Client:
         self.s.close()
 
 
+DUMP = os.environ.get("RD_METRICS_DUMP")  # a dir: keep every body
+_dumped = [0]
+
+
 def http_get(hport, path):
     """(status, content type, body text)."""
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (hport, path),
                                     timeout=10) as r:
-            return r.status, r.headers.get("Content-Type"), r.read().decode()
+            out = r.status, r.headers.get("Content-Type"), r.read().decode()
     except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type"), e.read().decode()
+        out = e.code, e.headers.get("Content-Type"), e.read().decode()
+    if DUMP and path == "/metrics":
+        # to compare two builds' output on the same scripted queries
+        _dumped[0] += 1
+        rdtest.write(DUMP, "metrics-%02d.txt" % _dumped[0], out[2])
+    return out
 
 
 def ctl_json(d, *args):
@@ -654,6 +730,9 @@ def main():
         check("/metrics: old.test state expired",
               sample(fams2, "resolverd_zone_state", zone="old.test",
                      state="expired") == 1)
+
+        # -- [server] http = changes on reload --
+        hport = reload_http(d, port, hport, uport, srv)
     finally:
         for c in clients:
             c.close()

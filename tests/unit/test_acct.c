@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,7 +296,8 @@ test_ratelimit(void **state)
 	struct rl_table *t = rl_table_new(64);
 	struct rl_params p;
 	uint8_t c1[4] = { 127, 0, 0, 2 }, c2[4] = { 127, 0, 0, 3 };
-	uint64_t now = 1000000;
+	uint64_t now = 1000000000; /* microseconds */
+	uint32_t slip = 0;
 	int i, pass = 0;
 
 	(void)state;
@@ -309,8 +311,12 @@ test_ratelimit(void **state)
 	/* another client is not affected */
 	assert_int_equal(rl_check(t, &p, c2, 4, now), RL_PASS);
 	/* 100 ms later: one more token */
-	assert_int_equal(rl_check(t, &p, c1, 4, now + 100), RL_PASS);
-	assert_int_equal(rl_check(t, &p, c1, 4, now + 100), RL_LIMITED);
+	assert_int_equal(rl_check(t, &p, c1, 4, now + 100000), RL_PASS);
+	assert_int_equal(rl_check(t, &p, c1, 4, now + 100000), RL_LIMITED);
+	/* a second later: 10 more, not more than the burst of 5 */
+	for (i = 0, pass = 0; i < 20; i++)
+		pass += rl_check(t, &p, c1, 4, now + 1100000) == RL_PASS;
+	assert_int_equal(pass, 5);
 	/* a daily quota */
 	memset(&p, 0, sizeof(p));
 	p.quota = 3;
@@ -320,7 +326,7 @@ test_ratelimit(void **state)
 	assert_int_equal(pass, 3);
 	assert_int_equal(rl_check(t, &p, c1, 4, now), RL_OVER_QUOTA);
 	/* the next UTC day starts over */
-	assert_int_equal(rl_check(t, &p, c1, 4, now + 86400000), RL_PASS);
+	assert_int_equal(rl_check(t, &p, c1, 4, now + 86400000000ull), RL_PASS);
 	/* RRL per /24: 127.0.0.x share one bucket; slip 2 */
 	memset(&p, 0, sizeof(p));
 	p.rrl = 4;
@@ -331,7 +337,7 @@ test_ratelimit(void **state)
 		for (i = 0; i < 10; i++) {
 			uint8_t c[4] = { 192, 0, 2, (uint8_t)i };
 
-			n[rrl_check(t, &p, c, 4, now)]++;
+			n[rrl_check(t, &p, c, 4, now, &slip)]++;
 		}
 		assert_int_equal(n[RRL_PASS], 4);
 		assert_int_equal(n[RRL_SLIP], 3);
@@ -344,6 +350,61 @@ test_ratelimit(void **state)
 	assert_int_equal(p.policy, RL_DROP);
 	assert_int_equal(rl_parse_policy(&p, "A nothing"), -1);
 	assert_int_equal(rl_parse_policy(&p, "nxdomain"), -1);
+	rl_table_free(t);
+}
+
+/* One table for every worker: threads asking at the same instant for one
+ * client get exactly the burst between them, and a quota exactly. */
+struct rl_thr {
+	struct rl_table *t;
+	const struct rl_params *p;
+	uint64_t now;
+	int pass, over;
+};
+
+static void *
+rl_thr_run(void *arg)
+{
+	struct rl_thr *a = arg;
+	uint8_t c[4] = { 198, 51, 100, 7 };
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		enum rl_verdict v = rl_check(a->t, a->p, c, 4, a->now);
+
+		a->pass += v == RL_PASS;
+		a->over += v == RL_OVER_QUOTA;
+	}
+	return NULL;
+}
+
+static void
+test_ratelimit_threads(void **state)
+{
+	struct rl_table *t = rl_table_new(1024);
+	struct rl_params p;
+	struct rl_thr a[4];
+	pthread_t th[4];
+	int i, pass, over;
+
+	(void)state;
+	assert_non_null(t);
+	memset(&p, 0, sizeof(p));
+	p.rate = 100;
+	p.burst = 300;
+	p.quota = 1000;
+	for (i = 0; i < 4; i++) {
+		a[i] = (struct rl_thr){ t, &p, 5000000000ull, 0, 0 };
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, rl_thr_run, &a[i]), 0);
+	}
+	for (i = 0, pass = 0, over = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		pass += a[i].pass;
+		over += a[i].over;
+	}
+	assert_int_equal(pass, 300); /* the burst, whatever the threads */
+	assert_int_equal(over, 4 * 5000 - 1000); /* the quota counts all */
 	rl_table_free(t);
 }
 
@@ -458,6 +519,7 @@ main(void)
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_acl),
 		cmocka_unit_test(test_ratelimit),
+		cmocka_unit_test(test_ratelimit_threads),
 		cmocka_unit_test(test_control_parse),
 		cmocka_unit_test(test_kv),
 	};

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "db_int.h"
 #include "feed.h"
 #include "testutil.h"
 #include "zones.h"
@@ -505,10 +506,69 @@ test_survives_updates(void **state)
 	zn_dataset_free(fds);
 }
 
+/* The one reversed-address parser (db_int.h) of lookup.c, policy.c and
+ * explain.c, with the options each of them uses. */
+static void
+test_rev_addr(void **state)
+{
+	static const uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff, 192, 0, 2, 5 };
+	uint8_t a[16];
+	struct zn_qname q;
+	char six[80];
+	int i;
+
+	(void)state;
+	assert_int_equal(zn_qname_from_text(&q, "5.2.0.192.bl.test"), 0);
+	/* lookup.c: partial or whole IPv4, a[0..n) */
+	assert_int_equal(zn_rev_addr(&q, 4, ZN_REV_IP4, a), 0);
+	assert_memory_equal(a, "\xc0\x00\x02\x05", 4);
+	assert_int_equal(zn_rev_addr(&q, 2, ZN_REV_IP4, a), 0);
+	assert_memory_equal(a, "\x02\x05", 2);
+	/* explain.c: whole only */
+	assert_int_equal(zn_rev_addr(&q, 2, ZN_REV_IP4 | ZN_REV_FULL, a), -1);
+	assert_int_equal(zn_rev_addr(&q, 4, ZN_REV_IP4 | ZN_REV_FULL, a), 0);
+	/* policy.c: v4-mapped into 16 bytes */
+	memset(a, 0x55, sizeof(a));
+	assert_int_equal(
+	    zn_rev_addr(&q, 4, ZN_REV_IP4 | ZN_REV_FULL | ZN_REV_MAPPED, a), 0);
+	assert_memory_equal(a, mapped, 16);
+	/* not addresses: a label past 255, four digits, a letter, too many
+	 * labels */
+	assert_int_equal(zn_qname_from_text(&q, "5.256.0.192.bl.test"), 0);
+	assert_int_equal(zn_rev_addr(&q, 4, ZN_REV_IP4, a), -1);
+	assert_int_equal(zn_qname_from_text(&q, "5.0002.0.192.bl.test"), 0);
+	assert_int_equal(zn_rev_addr(&q, 4, ZN_REV_IP4, a), -1);
+	assert_int_equal(zn_qname_from_text(&q, "5.x.0.192.bl.test"), 0);
+	assert_int_equal(zn_rev_addr(&q, 4, ZN_REV_IP4, a), -1);
+	assert_int_equal(zn_rev_addr(&q, 5, ZN_REV_IP4, a), -1);
+	/* IPv6: 32 nibbles of 2001:db8::1 */
+	for (i = 0; i < 32; i++) {
+		six[2 * i] = "100000000000000000000000"
+		             "8bd01002"[i];
+		six[2 * i + 1] = '.';
+	}
+	snprintf(six + 64, sizeof(six) - 64, "bl.test");
+	assert_int_equal(zn_qname_from_text(&q, six), 0);
+	assert_int_equal(zn_rev_addr(&q, 32, ZN_REV_IP6 | ZN_REV_FULL, a), 0);
+	assert_memory_equal(a, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01",
+	    16);
+	/* lookup.c: a partial one, the rest zero: the top 4 nibbles of
+	 * labels [28, 32) would need the key's last 4 labels; the first
+	 * 4 labels read as the top nibbles "1000" */
+	assert_int_equal(zn_rev_addr(&q, 4, ZN_REV_IP6, a), 0);
+	assert_memory_equal(a, "\x00\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	assert_int_equal(zn_rev_addr(&q, 4, ZN_REV_IP6 | ZN_REV_FULL, a), -1);
+	/* a label of two characters is no nibble */
+	assert_int_equal(zn_qname_from_text(&q, "10.0.0.0.bl.test"), 0);
+	assert_int_equal(zn_rev_addr(&q, 4, ZN_REV_IP6, a), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rev_addr),
 		cmocka_unit_test(test_add_remove_list),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_survives_updates),

@@ -20,7 +20,6 @@
 
 #include <arpa/inet.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -225,87 +224,34 @@ rr_head(struct ans *a, uint16_t owner, uint16_t type, uint16_t class,
 	    emit16(a, class) && emit32(a, ttl) && emit16(a, rdlen);
 }
 
-/* A presentation name as an uncompressed wire name. */
+/* The length of name wn in an answer whose zone name is at offset apex. */
 static size_t
-text_to_wire(const char *s, uint8_t *w, size_t size)
+wname_len(const struct zn_wname *wn, uint16_t apex)
 {
-	size_t n = 0, start = 0, i, sl = strlen(s);
-
-	if (sl > 0 && s[sl - 1] == '.')
-		sl--;
-	for (i = 0; i <= sl && sl > 0; i++) {
-		size_t l;
-
-		if (i < sl && s[i] != '.')
-			continue;
-		l = i - start;
-		if (l == 0 || l > 63 || n + 1 + l + 1 > size)
-			return 0;
-		w[n++] = (uint8_t)l;
-		memcpy(w + n, s + start, l);
-		n += l;
-		start = i + 1;
-	}
-	if (n + 1 > size)
-		return 0;
-	w[n++] = 0;
-	return n;
+	if (wn->cut < wn->len && apex + wn->zoff < 0x4000)
+		return wn->cut + 2u;
+	return wn->len;
 }
 
-/* Wire names a and b (each ending in the root label) are equal. */
 static bool
-wire_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+emit_wname(struct ans *a, const struct zn_wname *wn, uint16_t apex)
 {
-	size_t i;
-
-	if (alen != blen)
-		return false;
-	for (i = 0; i < alen; i++) /* length bytes are below 'A' */
-		if (tolower(a[i]) != tolower(b[i]))
-			return false;
-	return true;
-}
-
-/*
- * A presentation name as a wire name compressed against the zone's name
- * (zone, without a trailing dot), which the question holds at offset
- * apex: the longest suffix of the name that is also a suffix of the zone
- * name ("ns.bl.example" in zone "bl.example", or "ns.other.example" in
- * "bl.example": the "example") becomes a pointer, as rbldnsd compresses.
- * 0 if invalid.
- */
-static size_t
-text_to_wire_z(const char *s, const char *zone, uint16_t apex, uint8_t *w,
-    size_t size)
-{
-	uint8_t zw[256];
-	size_t n, zn, i, j;
-
-	if ((n = text_to_wire(s, w, size)) == 0)
-		return 0;
-	if (zone[0] == '\0' || (zn = text_to_wire(zone, zw, sizeof(zw))) < 2)
-		return n;
-	for (i = 0; w[i] != 0; i += 1 + w[i])
-		for (j = 0; zw[j] != 0; j += 1 + zw[j])
-			if (wire_eq(w + i, n - i, zw + j, zn - j) &&
-			    apex + j < 0x4000) {
-				w[i] = 0xc0 | (uint8_t)((apex + j) >> 8);
-				w[i + 1] = (uint8_t)(apex + j);
-				return i + 2;
-			}
-	return n;
+	if (wn->cut < wn->len && apex + wn->zoff < 0x4000)
+		return emit(a, wn->w, wn->cut) &&
+		    emit16(a, 0xc000 | (apex + wn->zoff));
+	return emit(a, wn->w, wn->len);
 }
 
 static bool
 rr_name_rdata(struct ans *a, uint16_t owner, uint16_t type, uint32_t ttl,
-    const char *name, const char *zone)
+    const struct zn_wname *wn)
 {
-	uint8_t w[256];
-	size_t n = text_to_wire_z(name, zone, owner, w, sizeof(w));
+	size_t n = wname_len(wn, owner);
 
 	if (n == 0)
 		return true; /* an unusable name in the data: leave it out */
-	return rr_head(a, owner, type, C_IN, ttl, (uint16_t)n) && emit(a, w, n);
+	return rr_head(a, owner, type, C_IN, ttl, (uint16_t)n) &&
+	    emit_wname(a, wn, owner);
 }
 
 static uint32_t
@@ -327,9 +273,8 @@ rr_soa(struct ans *a, const struct query_cfg *cfg, const struct zn_zone *z,
     uint16_t owner, bool negative)
 {
 	const struct zn_soa *s = &z->soa_ds->soa;
-	uint8_t m[256], r[256];
-	size_t ml = text_to_wire_z(s->mname, z->name, owner, m, sizeof(m));
-	size_t rl = text_to_wire_z(s->rname, z->name, owner, r, sizeof(r));
+	size_t ml = wname_len(&z->wn[0], owner);
+	size_t rl = wname_len(&z->wn[1], owner);
 	uint32_t ttl = clamp_ttl(cfg, s->ttl);
 
 	if (negative && s->minimum < ttl)
@@ -337,7 +282,8 @@ rr_soa(struct ans *a, const struct query_cfg *cfg, const struct zn_zone *z,
 	if (ml == 0 || rl == 0)
 		return true;
 	return rr_head(a, owner, T_SOA, C_IN, ttl, (uint16_t)(ml + rl + 20)) &&
-	    emit(a, m, ml) && emit(a, r, rl) && emit32(a, zone_serial(z)) &&
+	    emit_wname(a, &z->wn[0], owner) &&
+	    emit_wname(a, &z->wn[1], owner) && emit32(a, zone_serial(z)) &&
 	    emit32(a, s->refresh) && emit32(a, s->retry) &&
 	    emit32(a, s->expire) && emit32(a, s->minimum);
 }
@@ -351,7 +297,7 @@ rr_ns_all(struct ans *a, const struct query_cfg *cfg, const struct zn_zone *z,
 
 	for (i = 0; i < ds->nns; i++) {
 		if (!rr_name_rdata(a, owner, T_NS, clamp_ttl(cfg, ds->ns_ttl),
-		        ds->ns[i], z->name))
+		        &z->wn[2 + i]))
 			return false;
 		(*count)++;
 	}
@@ -459,15 +405,13 @@ rr_glue(struct ans *a, const struct query_cfg *cfg, const struct zn_view *v,
 	for (i = 0; i < ds->nns && !a->full; i++) {
 		struct zn_qname nq;
 		const struct zn_zone *gz;
-		uint8_t w[256];
-		size_t wl;
+		const struct zn_wname *wn = &z->wn[2 + i];
 		unsigned nkey;
 
 		if (zn_qname_from_text(&nq, ds->ns[i]) != 0 ||
 		    (gz = zn_view_match(v, &nq, &nkey)) == NULL ||
 		    zn_lookup(v, gz, &nq, nkey, tmp) != 0 ||
-		    (wl = text_to_wire_z(ds->ns[i], z->name, apex, w,
-		         sizeof(w))) == 0)
+		    wname_len(wn, apex) == 0)
 			continue;
 		for (j = 0; j < tmp->nrr; j++) {
 			const struct zn_resrr *rr = &tmp->rr[j];
@@ -483,8 +427,8 @@ rr_glue(struct ans *a, const struct query_cfg *cfg, const struct zn_view *v,
 
 				if (off + 6 + rdlen > rr->len)
 					break;
-				if (!emit(a, w, wl) || !emit16(a, rr->type) ||
-				    !emit16(a, C_IN) ||
+				if (!emit_wname(a, wn, apex) ||
+				    !emit16(a, rr->type) || !emit16(a, C_IN) ||
 				    !emit32(a, clamp_ttl(cfg, ttl)) ||
 				    !emit16(a, rdlen) ||
 				    !emit(a, b + 6, rdlen)) {

@@ -411,6 +411,9 @@ struct zn_dsref {
 	size_t nsubs;
 	void *cursor; /* an MDB_cursor kept open across refreshes, so a
 			 lookup allocates nothing */
+	/* IPv4 data: a bit per /24 that some entry touches, made when the
+	 * view loads a new generation; NULL: none (small or not IPv4) */
+	uint8_t *f4;
 };
 
 struct zn_zone {
@@ -425,7 +428,25 @@ struct zn_zone {
 	 * lookups decide v4-mapped and 6to4 names per subzone (the datasets
 	 * consulted together), as rbldnsd does, not from these */
 	bool has_ip4, has_ip6;
+	/* soa_ds's MNAME and RNAME, then ns_ds's NS names, in wire form,
+	 * made when the view loads the zone table (NULL: neither) */
+	struct zn_wname *wn;
 };
+
+/*
+ * A name in wire form, compressed against a zone's name as rbldnsd
+ * compresses: the longest suffix of the name that is also a suffix of the
+ * zone's name becomes a pointer to where the zone's name holds it.  An
+ * answer writes w[0, cut) and, if cut < len, a pointer to the question's
+ * zone name (at offset apex) plus zoff; len 0: the name is unusable.
+ */
+struct zn_wname {
+	uint8_t w[ZN_NAME_MAX + 2];
+	uint16_t len, cut, zoff;
+};
+/* Make wn for name s (presentation form, maybe with a trailing dot) in
+ * zone (no trailing dot; "" for none).  Returns wn->len. */
+size_t zn_wname_make(struct zn_wname *wn, const char *s, const char *zone);
 
 int zn_view_open(struct zn_db *db, struct zn_view **out, struct zn_err *err);
 /* Returns 1 if the zone table changed, 0 if not, negative on error. */

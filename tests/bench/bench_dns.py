@@ -15,13 +15,16 @@ read its output.  In order, it:
     to CPU 0, dnsperf to CPU 1;
  3. checks that the servers agree on a few hundred answers;
  4. saturated rounds, alternating servers: queries/s, and the server's
-    and dnsperf's CPU use (so a client-bound round shows as one);
+    and dnsperf's CPU use (so a client-bound round shows as one), answers
+    per server CPU-second and, where the machine has a PMU, perf stat
+    instructions per query;
  5. equal-rate rounds (every server offered the same rate, below
     rbldnsd's saturation) with per-query latencies (dnsperf -v):
     p50/p99/p99.9 and the rcode of every answer checked against its class;
  6. per-class saturated queries/s (listed / not listed, per zone);
  7. both cores: servers and dnsperf (-T 2) on CPUs 0-1, resolverd with
     1 and 2 threads against rbldnsd;
+ 7b. user-space instructions per query under cachegrind (icount);
  8. re-import under load: -c 1, 1% of the ip4set lines changed mid-run,
     queries/s per second (dnsperf -S 1) and the time until the new data
     is served, resolverd drop-in against rbldnsd and rbldnsd -f;
@@ -68,6 +71,7 @@ PROBE4 = "2.0.0.127." + bd.ZONE4
 running = []  # every Server started, stopped by PID at exit
 NICE = []  # ["nice", "-n", N] with --nice
 RT = []  # ["chrt", "-f", "1"] for dnsperf while --rt phases run
+WRAP = []  # valgrind ... in the icount phase
 
 
 def log(*a):
@@ -113,7 +117,8 @@ class Server:
         self.name, self.port, self.log_path = name, port, log_path
         self.logf = open(log_path, "w")
         self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(["taskset", "-c", cpus] + NICE + argv,
+        self.proc = subprocess.Popen(["taskset", "-c", cpus] + NICE +
+                                     WRAP + argv,
                                      cwd=cwd, env=env, stdout=self.logf,
                                      stderr=subprocess.STDOUT)
         running.append(self)
@@ -328,6 +333,7 @@ def dnsperf(port, qfile, seconds, out, cpus=CLIENT_CPU, clients=4,
     if stats:
         argv += ["-S", "1"]
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ps = perf_stat_start(server, out) if server else None
     c0 = server.cpu_s() if server else 0
     s0 = server.cpu_split() if server else (0, 0)
     b0 = cpu_busy()
@@ -338,6 +344,7 @@ def dnsperf(port, qfile, seconds, out, cpus=CLIENT_CPU, clients=4,
     wall = time.monotonic() - t0
     c1 = server.cpu_s() if server else 0
     s1 = server.cpu_split() if server else (0, 0)
+    ins = perf_stat_end(ps)
     b1 = cpu_busy()
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     res = parse_dnsperf(out)
@@ -352,6 +359,20 @@ def dnsperf(port, qfile, seconds, out, cpus=CLIENT_CPU, clients=4,
     res["client_cpu"] = ((r1.ru_utime + r1.ru_stime) -
                          (r0.ru_utime + r0.ru_stime)) / wall
     res["server_cpu"] = (c1 - c0) / wall
+    # capacity: answers per second of the server's own CPU (all threads),
+    # from schedstat (exact) and from utime+stime of /proc/PID/task/*/stat
+    # (ticks: coarse, overcharges a partly idle NOHZ CPU)
+    res["server_cpu_s"] = c1 - c0
+    res["server_tick_s"] = du + ds
+    res["q_per_cpu_s"] = nq / (c1 - c0) if c1 > c0 else 0.0
+    res["q_per_tick_s"] = nq / (du + ds) if du + ds > 0 else 0.0
+    # utilisation while queries ran: after the last one dnsperf waits -t
+    # seconds for lost answers, and a server that lost some sits idle
+    # then (server_cpu, over the whole wall time, undercounts it)
+    run = nq / res["qps"] if res.get("qps") else wall
+    res["server_util"] = min(1.0, (c1 - c0) / run) if run > 0 else 0.0
+    if ins is not None:
+        res["ins_u"], res["ins_k"] = ins[0] / nq, ins[1] / nq
     # what else ran meanwhile (other users of the machine), in CPUs
     res["other_cpu"] = max(0.0, (b1 - b0) / wall - res["server_cpu"] -
                            res["client_cpu"])
@@ -359,6 +380,58 @@ def dnsperf(port, qfile, seconds, out, cpus=CLIENT_CPU, clients=4,
         raise RuntimeError("dnsperf failed (%s): see %s" % (p.returncode,
                                                             out))
     return res
+
+
+PERF = {}  # "ok": perf stat can count instructions here
+
+
+def perf_ok():
+    """Can perf stat count instructions:u and :k on this machine?  (Not
+    in a VM without a PMU: perf prints "<not supported>".)"""
+    if "ok" not in PERF:
+        PERF["ok"] = False
+        if shutil.which("perf"):
+            r = subprocess.run(["perf", "stat", "-x", ",", "-e",
+                                "instructions:u,instructions:k", "--",
+                                "true"], capture_output=True, text=True)
+            PERF["ok"] = r.returncode == 0 and "not supported" not in \
+                r.stderr and "instructions" in r.stderr
+    return PERF["ok"]
+
+
+def perf_stat_start(server, out):
+    """perf stat counting the server's instructions (every thread) while
+    dnsperf runs, or None."""
+    if not perf_ok():
+        return None
+    path = out + ".perf"
+    p = subprocess.Popen(["perf", "stat", "-x", ",", "-o", path, "-e",
+                          "instructions:u,instructions:k", "-p",
+                          str(server.pid)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(0.2)  # attached before the first query
+    return p, path
+
+
+def perf_stat_end(ps):
+    """(user, kernel) instructions counted, or None."""
+    if ps is None:
+        return None
+    p, path = ps
+    p.send_signal(signal.SIGINT)
+    p.wait()
+    v = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                f_ = line.strip().split(",")
+                if len(f_) > 2 and f_[0].isdigit():
+                    v[f_[2]] = int(f_[0])
+    except OSError:
+        return None
+    if "instructions:u" not in v or "instructions:k" not in v:
+        return None
+    return v["instructions:u"], v["instructions:k"]
 
 
 def dnsperf_quiet(args, port, qfile, seconds, out, **kw):
@@ -712,6 +785,74 @@ def reimport(args, work, m4, kind, mode, rate):
             os.unlink(newf)
 
 
+def icount(args, work, qs, db):
+    """User-space instructions per query, counted by cachegrind: the
+    machine's noise does not change them (perf stat cannot count
+    instructions in a VM without a PMU).  Each server runs twice under
+    valgrind, answering the first N1 and then N2 queries of the query
+    file once each at --ic-rate q/s (batches of one, as at low load);
+    (Ir(N2) - Ir(N1)) / (N2 - N1) leaves start-up and loading out."""
+    cg = os.path.join(work, "cg")
+    os.makedirs(cg, exist_ok=True)
+    os.chmod(cg, 0o777)  # written by the server after it drops to nobody
+    lines = []
+    with open(args.qfile) as f:
+        for line in f:
+            lines.append(line)
+            if len(lines) == args.ic_n2:
+                break
+    res = {}
+    for name in ("rd-1t", "rbldnsd", "unbound"):
+        ir = []
+        for n in (args.ic_n1, args.ic_n2):
+            qf = os.path.join(cg, "q-%d.txt" % n)
+            with open(qf, "w") as f:
+                f.writelines(lines[:n])
+            out = os.path.join(cg, "%s-%d.out" % (name, n))
+            WRAP[:] = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                       "--cachegrind-out-file=" + out]
+            try:
+                if name == "rd-1t":
+                    s = start_config(args, work, db, 1, "ic-rd-1t",
+                                     MAIN_ZONES)
+                    s.wait_first(wire_query(PROBE4))
+                    # its check of the files against the database
+                    s.wait_log(r"zones reloaded|zones up to date")
+                elif name == "rbldnsd":
+                    s = start_rbldnsd(work, "ic-rbldnsd")
+                    s.wait_first(wire_query(PROBE4))
+                else:
+                    s = start_unbound(work, qs)
+                    s.wait_first(wire_query(qs[0][0]),
+                                 ok=lambda a: a is not None)
+            finally:
+                WRAP[:] = []
+            s.wait_idle()
+            dp = os.path.join(cg, "dp-%s-%d.txt" % (name, n))
+            with open(dp, "w") as f:
+                subprocess.run(["taskset", "-c", CLIENT_CPU, "dnsperf", "-s",
+                                "127.0.0.1", "-p", str(s.port), "-d", qf,
+                                "-n", "1", "-c", "1", "-t", "5", "-Q",
+                                str(args.ic_rate)], stdout=f,
+                               stderr=subprocess.STDOUT, check=True)
+            done = parse_dnsperf(dp).get("completed", 0)
+            time.sleep(0.5)
+            s.stop()
+            total = None
+            with open(out) as f:
+                for line in f:
+                    if line.startswith("summary:"):
+                        total = int(line.split()[1])
+            if total is None or not done:
+                raise RuntimeError("icount: no count for %s (see %s)" %
+                                   (name, out))
+            ir.append((total, done))
+        res[name] = (ir[1][0] - ir[0][0]) / (ir[1][1] - ir[0][1])
+        log("  %-8s %7.0f instructions:u per query (cachegrind; %d and %d "
+            "answers)" % (name, res[name], ir[0][1], ir[1][1]))
+    return res
+
+
 def startup_big(args, work):
     d = mkdir755(os.path.join(work, "big"))
     src = os.path.join(d, "ip4-big.txt")
@@ -833,11 +974,17 @@ def main():
     ap.add_argument("--nice", type=int, default=0,
                     help="run the servers and dnsperf at this nice value "
                     "(e.g. -5 on a machine others use)")
+    ap.add_argument("--ic-n1", type=int, default=2000,
+                    help="icount phase: queries of the first run")
+    ap.add_argument("--ic-n2", type=int, default=22000,
+                    help="icount phase: queries of the second run")
+    ap.add_argument("--ic-rate", type=int, default=2000,
+                    help="icount phase: offered q/s (under valgrind)")
     ap.add_argument("--check", type=int, default=360,
                     help="queries in the answer check")
     ap.add_argument("--skip", default="",
                     help="comma list of: unbound,dropin,latency,classes,"
-                    "threads,reimport,startup")
+                    "threads,reimport,icount,startup")
     ap.add_argument("--quick", action="store_true",
                     help="small sizes and short rounds (a smoke test)")
     args = ap.parse_args()
@@ -855,6 +1002,7 @@ def main():
         args.lat_rounds, args.class_seconds, args.thread_rounds = 1, 1, 1
         args.ri_seconds, args.ri_change_at, args.big_rounds = 8, 3, 1
         args.check = 120
+        args.ic_n1, args.ic_n2 = 1000, 6000
     skip = set(x for x in args.skip.split(",") if x)
     if args.nice:
         NICE[:] = ["nice", "-n", str(args.nice)]
@@ -901,7 +1049,7 @@ def main():
         rbl_load = rbl.wait_first(wire_query(PROBE4))
         rd = start_config(args, work, db, 1, "rd-1t", MAIN_ZONES)
         rd_first = rd.wait_first(wire_query(PROBE4))
-        rd.wait_log(r"zones reloaded")
+        rd.wait_log(r"zones reloaded|zones up to date")
         servers = [rd, rbl]
         if "dropin" not in skip:
             st = os.path.join(work, "state-dropin")
@@ -939,8 +1087,7 @@ def main():
         R["sat_ratio"] = [row[rd.name]["qps"] / row[rbl.name]["qps"]
                           for row in per_round]
         R["sat_eff_ratio"] = [
-            (row[rd.name]["qps"] / row[rd.name]["server_cpu"]) /
-            (row[rbl.name]["qps"] / row[rbl.name]["server_cpu"])
+            row[rd.name]["q_per_cpu_s"] / row[rbl.name]["q_per_cpu_s"]
             for row in per_round]
         R["sat_quiet"] = [not (row[rd.name]["noisy"] or
                                row[rbl.name]["noisy"]) for row in per_round]
@@ -969,7 +1116,7 @@ def main():
             rd2 = start_config(args, work, db2, 2, "rd-2t", MAIN_ZONES,
                                cpus="0,1")
             rd2.wait_first(wire_query(PROBE4))
-            rd2.wait_log(r"zones reloaded")
+            rd2.wait_log(r"zones reloaded|zones up to date")
             rd2.wait_idle()
             if args.rt:
                 rd2.realtime(True)
@@ -987,6 +1134,13 @@ def main():
         for s in list(running):
             s.stop()
         RT[:] = []  # the start-up phase runs as usual; re-import: below
+
+        if "icount" not in skip and shutil.which("valgrind"):
+            log("instructions per query under cachegrind, %d q/s" %
+                args.ic_rate)
+            R["icount"] = icount(args, work, qs, db)
+        elif "icount" not in skip:
+            log("icount: valgrind not found (apt-get install valgrind)")
 
         if "reimport" not in skip:
             rate = args.ri_rate or R.get("rate") or 50000
@@ -1014,6 +1168,43 @@ def main():
     return 1 if bad else 0
 
 
+def capacity(R):
+    """Server capacity: answers per second of the server's own CPU, which
+    the client's limit does not cap, with each server's ratio to
+    rbldnsd's (per round, median).  Below ~95% server CPU the client or
+    the machine was the bottleneck and q/s is not the server's capacity
+    (93%: with --rt, RT throttling leaves every task at most 95%)."""
+    sat = R["sat"]
+    ref = sat.get("rbldnsd", [])
+    log("\nserver capacity (saturated rounds, medians):")
+    log("%-10s %8s %8s %11s %11s %8s %9s %9s  %s" % (
+        "server", "q/s", "srv CPU", "q/CPU-s", "q/tick-s", "vs rbl",
+        "ins:u/q", "ins:k/q", "bound by"))
+    for n, runs in sat.items():
+        util = med([r["server_util"] for r in runs])
+        ratio = [r["q_per_cpu_s"] / b["q_per_cpu_s"] for r, b in
+                 zip(runs, ref) if b.get("q_per_cpu_s")]
+        iu = [r["ins_u"] for r in runs if "ins_u" in r]
+        ik = [r["ins_k"] for r in runs if "ins_k" in r]
+        log("%-10s %8.0f %7.0f%% %11.0f %11.0f %8s %9s %9s  %s" % (
+            n, med([r["qps"] for r in runs]), 100 * util,
+            med([r["q_per_cpu_s"] for r in runs]),
+            med([r["q_per_tick_s"] for r in runs]),
+            "%.2f" % med(ratio) if ratio and n != "rbldnsd" else "-",
+            "%.0f" % med(iu) if iu else "-", "%.0f" % med(ik) if ik else "-",
+            "server" if util >= 0.93 else "CLIENT/machine (server CPU "
+            "< 93%: q/s is not its capacity)"))
+    if not any("ins_u" in r for runs in sat.values() for r in runs):
+        log("  (perf stat cannot count instructions here: no PMU; see "
+            "the cachegrind figures)")
+    if "icount" in R:
+        ic = R["icount"]
+        log("user-space instructions per query (cachegrind, low rate): " +
+            ", ".join("%s %.0f" % kv for kv in ic.items()) +
+            ("; rd-1t/rbldnsd %.2f" % (ic["rd-1t"] / ic["rbldnsd"])
+             if ic.get("rbldnsd") else ""))
+
+
 def summary(R):
     log("\n==== summary (medians over rounds; ratios per round, "
         "min..max) ====")
@@ -1027,13 +1218,13 @@ def summary(R):
         log("%-10s %8.0f %6.0f%% %6.0f%% %12.0f %7.2f %7.2f %7.3f %6.0f "
             "%5.0f%%" % (
                 n, q, 100 * sc, 100 * med([r["client_cpu"] for r in runs]),
-                med([r["qps"] / r["server_cpu"] for r in runs if
-                     r["server_cpu"] > 0]),
+                med([r["q_per_cpu_s"] for r in runs]),
                 med([r["user_us"] for r in runs]),
                 med([r["sys_us"] for r in runs]),
                 1000 * med([r.get("avg_lat", 0) for r in runs]),
                 sum(r.get("lost", 0) for r in runs),
                 100 * med([r["other_cpu"] for r in runs])))
+    capacity(R)
     rr = R["sat_ratio"]
     er = R["sat_eff_ratio"]
     log("rd-1t/rbldnsd per round: q/s %s; q/s per server CPU-second %s" % (

@@ -138,12 +138,14 @@ query_cfg_of(const struct config *c, struct query_fwd *fwd)
 		    QUERY_FWD_FALLBACK;
 		fwd[i].grace = c->fzones[i].grace;
 	}
-	/* then the zones with mode = feed: SERVFAIL until synced */
+	/*
+	 * then the zones with mode = feed or files-from: SERVFAIL until
+	 * zonesync has written or fetched them (query.c answers from the
+	 * mirror once the zone is stored)
+	 */
 	for (j = 0; j < c->nfeeds && i < QUERY_FWD_MAX; j++) {
 		const char *d;
 
-		if (c->feeds[j].files_from)
-			continue;
 		memset(&fwd[i], 0, sizeof(fwd[i]));
 		snprintf(fwd[i].name, sizeof(fwd[i].name), "%s",
 		    c->feeds[j].name);

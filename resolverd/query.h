@@ -21,8 +21,8 @@
 enum query_fwd_mode {
 	QUERY_FWD_FORWARD = 1, /* upstream only */
 	QUERY_FWD_FALLBACK = 2, /* the mirror while it is there and fresh */
-	QUERY_FWD_FEED = 3, /* mode = feed: no upstream; SERVFAIL until
-			       zonesync has written the zone */
+	QUERY_FWD_FEED = 3, /* mode = feed or files-from: no upstream;
+			       SERVFAIL until zonesync has written the zone */
 };
 
 /* A zone answered by upstream servers (upstream.c asks them). */

@@ -1138,9 +1138,51 @@ kept(const char *name, size_t len, const char *const *keep, size_t nkeep)
 	return false;
 }
 
+/* Whether zone name[0..len) has a feed state ("F"): 1, 0 or an error. */
+static int
+has_feed_state(struct writer *w, const char *name, size_t len)
+{
+	uint8_t fb[ZN_NAME_MAX + 2];
+	MDB_val fk = { len + 1, fb }, fv;
+	int rc;
+
+	if (len + 1 > sizeof(fb))
+		return zn_err_set(w->err, EIO, "damaged zone record");
+	fb[0] = 'F';
+	memcpy(fb + 1, name, len);
+	if ((rc = mdb_get(w->txn, w->db->meta, &fk, &fv)) == MDB_NOTFOUND)
+		return 0;
+	return rc == 0 ? 1 : mdb_fail(w->err, rc, "meta");
+}
+
+/* Delete the feed state of zone name[0..len), if it has one. */
+static int
+del_feed_state(struct writer *w, const char *name, size_t len)
+{
+	uint8_t fb[ZN_NAME_MAX + 2];
+	MDB_val fk = { len + 1, fb };
+	int rc;
+
+	if (len + 1 > sizeof(fb))
+		return zn_err_set(w->err, EIO, "damaged zone record");
+	fb[0] = 'F';
+	memcpy(fb + 1, name, len);
+	rc = mdb_del(w->txn, w->db->meta, &fk, NULL);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return mdb_fail(w->err, rc, "meta");
+	w->changed = true;
+	return 0;
+}
+
 /*
  * ZN_REPLACE_ALL: delete the records of the zones specs do not name and
- * keep does not list, with their feed state ("F") if they have one.
+ * keep does not list, with their feed state ("F") if they have one.  A
+ * kept zone (a feed zone) without a feed state was never synced: what is
+ * stored under its name came from elsewhere (it had datasets before) and
+ * is dropped too.  A zone specs name loses its feed state (it was a feed
+ * zone before): its data now comes from its datasets.
  */
 static int
 drop_other_zones(struct writer *w, const struct zn_spec *specs, size_t n,
@@ -1166,7 +1208,26 @@ drop_other_zones(struct writer *w, const struct zn_spec *specs, size_t n,
 			if (strlen(specs[i].zone) == len &&
 			    memcmp(specs[i].zone, name, len) == 0)
 				break;
-		if (i < n || kept(name, len, keep, nkeep)) {
+		if (i < n) {
+			if (key.mv_size > sizeof(zk)) {
+				rc = zn_err_set(w->err, EIO,
+				    "damaged zone record");
+				goto out;
+			}
+			memcpy(zk, key.mv_data, key.mv_size);
+			key.mv_data = zk;
+			if ((rc = del_feed_state(w, (char *)zk + 1, len)) != 0)
+				goto out;
+			/* back to this zone (a delete may move the cursor) */
+			orc = mdb_cursor_get(c, &key, &val, MDB_SET_KEY);
+			if (orc == 0)
+				orc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+			continue;
+		}
+		if (kept(name, len, keep, nkeep) &&
+		    (rc = has_feed_state(w, name, len)) != 0) {
+			if (rc < 0)
+				goto out;
 			orc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
 			continue;
 		}

@@ -1068,7 +1068,16 @@ zn_feed_plan(struct zn_db *db, const struct zn_feed_manifest *m,
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
 	if (rc == 0) {
-		rc = zn_feed_db_digest(db, zone, d, &nent, NULL);
+		/*
+		 * Only a zone that is not stored means "no digest, fetch a
+		 * snapshot"; a read error or a damaged record fails the sync
+		 * before anything is fetched or changed.
+		 */
+		rc = zn_feed_db_digest(db, zone, d, &nent, err);
+		if (rc != 0 && rc != -ENOENT)
+			return zn_err_set(err, -rc,
+			    "zone %s: cannot read its digest: %s", zone,
+			    err != NULL ? err->msg : "read error");
 		in_sync = rc == 0 &&
 		    memcmp(d, cur->digest, ZN_DIGEST_LEN) == 0 &&
 		    nent == cur->entries;

@@ -127,5 +127,32 @@ def rbldnsd(d, port, specs, extra=()):
     return Server(argv, cwd=d, log=os.path.join(d, "rbldnsd.log"))
 
 
+def rsyncd(d, modules, extra=""):
+    """A real rsync daemon on 127.0.0.1 serving modules ({name: path},
+    read only, ".lock" excluded) as the current user, its log in
+    d/rsyncd.log; extra: more global rsyncd.conf lines.  (Server, port)."""
+    port = free_port()
+    conf = os.path.join(d, "rsyncd.conf")
+    with open(conf, "w") as f:
+        # log file here, not --log-file: with that, the module's
+        # processes log nothing (rsync 3.x)
+        f.write("use chroot = no\nuid = %d\ngid = %d\n"
+                "pid file = %s/rsyncd.pid\nlog file = %s/rsyncd.log\n%s"
+                % (os.getuid(), os.getgid(), d, d, extra))
+        for name, path in modules.items():
+            f.write("[%s]\npath = %s\nread only = yes\nexclude = .lock\n"
+                    % (name, path))
+    s = Server(["rsync", "--daemon", "--no-detach", "--config=" + conf,
+                "--address=127.0.0.1", "--port=%d" % port])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return s, port
+        except OSError:
+            time.sleep(0.05)
+    s.stop()
+    raise RuntimeError("rsync daemon did not start")
+
+
 def cleanup(d):
     shutil.rmtree(d, ignore_errors=True)

@@ -25,7 +25,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -124,25 +123,9 @@ def write_dnset(path, v):
 
 
 def start_rsyncd(d, path):
-    port = rdtest.free_port()
-    conf = os.path.join(d, "rsyncd.conf")
-    with open(conf, "w") as f:
-        f.write("use chroot = no\nuid = %d\ngid = %d\n"
-                "pid file = %s/rsyncd.pid\n[feed]\npath = %s\n"
-                "read only = yes\nexclude = .lock\n"
-                % (os.getuid(), os.getgid(), d, path))
-    p = subprocess.Popen(["rsync", "--daemon", "--no-detach",
-                          "--config=" + conf, "--address=127.0.0.1",
-                          "--port=%d" % port,
-                          "--log-file=" + os.path.join(d, "rsyncd.log")])
-    procs.append(p)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return p, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("rsync daemon did not start")
+    srv, port = rdtest.rsyncd(d, {"feed": path})
+    procs.append(srv.proc)
+    return srv.proc, port
 
 
 def stop(p):

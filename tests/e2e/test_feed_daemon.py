@@ -23,12 +23,15 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+import json
+import urllib.error
+import urllib.request
 
 import dns.message
 import dns.query
@@ -57,24 +60,9 @@ def stop(p):
 
 
 def start_rsyncd(d, path):
-    port = rdtest.free_port()
-    conf = os.path.join(d, "rsyncd.conf")
-    with open(conf, "w") as f:
-        f.write("use chroot = no\nuid = %d\ngid = %d\n"
-                "pid file = %s/rsyncd.pid\n[zen]\npath = %s\n"
-                "read only = yes\n" % (os.getuid(), os.getgid(), d, path))
-    p = subprocess.Popen(["rsync", "--daemon", "--no-detach",
-                          "--config=" + conf, "--address=127.0.0.1",
-                          "--port=%d" % port,
-                          "--log-file=" + os.path.join(d, "rsyncd.log")])
-    procs.append(p)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return p, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("rsync daemon did not start")
+    srv, port = rdtest.rsyncd(d, {"zen": path})
+    procs.append(srv.proc)
+    return srv.proc, port
 
 
 def ask(port, name, rdtype="A", timeout=1.0):
@@ -95,6 +83,20 @@ def a_of(port, name):
     vals = sorted(rr.address for rrs in r.answer for rr in rrs
                   if rrs.rdtype == 1)
     return dns.rcode.to_text(r.rcode()), vals
+
+
+def healthz_state(hport, zone):
+    """(HTTP status, the zone's state in /healthz or None)."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % hport,
+                                    timeout=5) as r:
+            st, body = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        st, body = e.code, e.read().decode()
+    for z in json.loads(body)["zones"]:
+        if z["zone"] == zone:
+            return st, z["state"]
+    return st, None
 
 
 def wait_for(fn, seconds=10):
@@ -195,7 +197,7 @@ def bad_configs(d, port, J):
 
 def body(d):
     J = lambda *p: os.path.join(d, *p)
-    port = rdtest.free_port()
+    port, hport = rdtest.free_port(), rdtest.free_port()
     for k in ("k1", "k2"):
         p = run([ZT, "keygen", "-p", J(k + ".pub"), "-s", J(k + ".sec")])
         check("keygen " + k, p.returncode == 0, p.stderr)
@@ -232,7 +234,7 @@ def body(d):
 
     conf = J("resolverd.conf")
     text = ("[server]\nlisten = 127.0.0.1@%d\nthreads = 2\n"
-            "database = %s\ncheck-interval = 1s\n%s\n"
+            "database = %s\ncheck-interval = 1s\nhttp = 127.0.0.1@%d\n%s\n"
             "[zone bl.test]\nmode = feed\nfeed = feed\n"
             "key = k1.pub\nkey = k2.pub\n\n"
             "[zone zen.test]\ndataset = ip4set:files/sbl.txt\n"
@@ -241,7 +243,7 @@ def body(d):
             "[zone local.test]\ndataset = ip4set:files2/pbl.txt\n"
             "files-from = up\n\n"
             "[zone plain.test]\ndataset = ip4set:plain.txt\n"
-            % (port, J("db"), "user = nobody\n" if os.geteuid() == 0
+            % (port, J("db"), hport, "user = nobody\n" if os.geteuid() == 0
                else "", rport))
     write(conf, text)
     p = run([RD, "-n", "-c", conf])
@@ -262,6 +264,17 @@ def body(d):
           rcode(port, "bl.test") == "SERVFAIL")
     check("outside every zone: still REFUSED",
           rcode(port, "1.0.0.10.other.test") == "REFUSED")
+    # files-from zones never fetched: like a never-synced feed zone
+    check("files-from zone (rsync) before its first fetch: SERVFAIL",
+          rcode(port, rev("192.0.2.7") + ".zen.test") == "SERVFAIL")
+    check("files-from zone (directory) before its first fetch: SERVFAIL",
+          rcode(port, rev("198.51.100.3") + ".local.test") == "SERVFAIL")
+    check("files-from zone apex before its first fetch: SERVFAIL",
+          rcode(port, "zen.test") == "SERVFAIL")
+    for z in ("bl.test", "zen.test", "local.test"):
+        st = healthz_state(hport, z)
+        check("/healthz before the first sync: %s never-synced, 503" % z,
+              st == (503, "never-synced"), st)
     time.sleep(1.5)  # a periodic check or two
     lg = open(log).read()
     check("never-synced feed zone logged once",
@@ -284,6 +297,13 @@ def body(d):
           (time.monotonic() - t0), got)
     check("v1: 10.0.0.2 not listed",
           a_of(port, rev("10.0.0.2") + ".bl.test")[0] == "NXDOMAIN")
+    check("/healthz after the first sync: zen.test, bl.test not "
+          "never-synced",
+          wait_for(lambda: healthz_state(hport, "zen.test")[1] not in
+                   (None, "never-synced") and
+                   healthz_state(hport, "bl.test")[1] not in
+                   (None, "never-synced"), 5),
+          (healthz_state(hport, "zen.test"), healthz_state(hport, "bl.test")))
     check("files-from zone answers",
           a_of(port, rev("192.0.2.7") + ".zen.test")[1] == ["127.0.0.4"] and
           a_of(port, rev("198.51.100.3") + ".zen.test")[1] ==
@@ -413,10 +433,58 @@ def body(d):
     check("and v2 answers",
           wait_for(lambda: a_of(port, rev("10.0.0.2") + ".bl.test")[1] ==
                    ["127.0.0.2"], 5))
+    switch_modes(J, conf, text, port, hport, srv)
     check("daemon still running", srv.poll() is None)
     stop(srv)
     logf.close()
     progress(J, feed)
+
+
+def switch_modes(J, conf, text, port, hport, srv):
+    """bl.test switched from mode = feed to a dataset and back (SIGHUP):
+    its feed state goes with the switch to datasets; switched back, the
+    dataset's data is not served as the feed's: SERVFAIL until synced."""
+    feedzone = ("[zone bl.test]\nmode = feed\nfeed = feed\n"
+                "key = k1.pub\nkey = k2.pub\n")
+    ip4set(J("blds.txt"), "127.0.0.5", ["10.0.0.3"])
+    write(conf, text.replace(feedzone, "[zone bl.test]\n"
+                             "dataset = ip4set:blds.txt\n"))
+    srv.send_signal(signal.SIGHUP)
+    ok = wait_for(lambda: a_of(port, rev("10.0.0.3") + ".bl.test")[1] ==
+                  ["127.0.0.5"], 5)
+    check("feed -> dataset (SIGHUP): the dataset answers", ok)
+    check("feed -> dataset: the feed's data is gone",
+          a_of(port, rev("10.0.0.2") + ".bl.test")[0] == "NXDOMAIN")
+    p = run([ZS, "status", "-d", J("db"), "bl.test"])
+    check("feed -> dataset: its feed state was dropped",
+          p.returncode == 0 and "not synced" in p.stdout,
+          p.stdout + p.stderr)
+    st = healthz_state(hport, "bl.test")
+    check("feed -> dataset: /healthz ok, not a feed zone", st[1] == "ok",
+          st)
+    write(conf, text)
+    srv.send_signal(signal.SIGHUP)
+    ok = wait_for(lambda: rcode(port, rev("10.0.0.3") + ".bl.test") ==
+                  "SERVFAIL", 5)
+    check("dataset -> feed (SIGHUP): SERVFAIL until synced, not the "
+          "dataset's data", ok, rcode(port, rev("10.0.0.3") + ".bl.test"))
+    st = healthz_state(hport, "bl.test")
+    check("dataset -> feed: /healthz never-synced", st == (503,
+                                                          "never-synced"),
+          st)
+    time.sleep(1.5)  # a periodic check: still not served
+    check("dataset -> feed: still SERVFAIL after a periodic check",
+          rcode(port, rev("10.0.0.2") + ".bl.test") == "SERVFAIL")
+    p = run([ZS, "-c", conf, "bl.test"])
+    check("dataset -> feed: then a snapshot 0 -> 2", p.returncode == 0 and
+          "bl.test: 0 -> 2 (snapshot)" in p.stdout, p.stdout + p.stderr)
+    check("dataset -> feed: v2 answers, the dataset's entry does not",
+          wait_for(lambda: a_of(port, rev("10.0.0.2") + ".bl.test")[1] ==
+                   ["127.0.0.2"], 5) and
+          a_of(port, rev("10.0.0.3") + ".bl.test")[0] == "NXDOMAIN")
+    time.sleep(1.5)
+    check("dataset -> feed: a periodic check keeps the synced zone",
+          a_of(port, rev("10.0.0.2") + ".bl.test")[1] == ["127.0.0.2"])
 
 
 def on_tty(argv):

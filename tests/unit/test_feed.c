@@ -786,6 +786,74 @@ test_manifest(void **state)
 	free(dir);
 }
 
+/* Replace meta record tag+text with val (or delete it when val is NULL). */
+static void
+meta_poke(struct zn_db *db, char tag, const char *text, void *val, size_t len)
+{
+	char kb[300];
+	MDB_val key, v = { len, val };
+	MDB_txn *txn;
+
+	kb[0] = tag;
+	memcpy(kb + 1, text, strlen(text));
+	key = (MDB_val){ strlen(text) + 1, kb };
+	assert_int_equal(mdb_txn_begin(db->env, NULL, 0, &txn), 0);
+	if (val != NULL)
+		assert_int_equal(mdb_put(txn, db->meta, &key, &v, 0), 0);
+	else
+		assert_int_equal(mdb_del(txn, db->meta, &key, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/*
+ * zn_feed_plan on a mirror of t.test at serial 4 (feed state present):
+ * a digest that cannot be read (damaged zone record) fails the plan with
+ * a clear message and the state unchanged; a zone that is simply not
+ * stored (record gone) means "fetch the snapshot".
+ */
+static void
+plan_damaged(struct zn_db *db, const struct zn_feed_manifest *m, int64_t now)
+{
+	const struct zn_feed_file *files[2];
+	struct zn_feed_state cur, st;
+	struct zn_err err;
+	MDB_val key, val;
+	MDB_txn *txn;
+	uint8_t *save, bad[3] = { 0, 0, 9 };
+	size_t nf = 7, len;
+	char kb[] = "Zt.test";
+
+	key = (MDB_val){ strlen(kb), kb };
+	assert_int_equal(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_get(txn, db->meta, &key, &val), 0);
+	len = val.mv_size;
+	save = malloc(len);
+	assert_non_null(save);
+	memcpy(save, val.mv_data, len);
+	mdb_txn_abort(txn);
+	assert_int_equal(zn_feed_state_get(db, "t.test", &st, &err), 0);
+
+	meta_poke(db, 'Z', "t.test", bad, sizeof(bad));
+	assert_int_equal(
+	    zn_feed_plan(db, m, "t.test", now, 300, files, &nf, &cur, &err),
+	    -EIO);
+	assert_int_equal(nf, 0);
+	assert_non_null(strstr(err.msg, "cannot read its digest"));
+	assert_non_null(strstr(err.msg, "damaged record"));
+	assert_int_equal(zn_feed_state_get(db, "t.test", &cur, &err), 0);
+	assert_memory_equal(&cur, &st, sizeof(st));
+
+	/* not stored at all: not in sync, the snapshot is planned */
+	meta_poke(db, 'Z', "t.test", NULL, 0);
+	assert_int_equal(
+	    zn_feed_plan(db, m, "t.test", now, 300, files, &nf, &cur, &err), 0);
+	assert_int_equal(cur.serial, 4);
+	assert_true(nf >= 1);
+	assert_ptr_equal(files[0], &m->snapshot);
+	meta_poke(db, 'Z', "t.test", save, len);
+	free(save);
+}
+
 /* The refusals of zn_feed_plan, and what it picks. */
 static void
 test_plan(void **state)
@@ -860,6 +928,86 @@ test_plan(void **state)
 	assert_int_equal(
 	    zn_feed_plan(db, &m, "t.test", now, 300, files, &nf, &cur, &err),
 	    -EINVAL);
+	m.digest[0] ^= 1;
+	/* a damaged zone record: the sync fails, no snapshot is planned */
+	m.serial = 5;
+	plan_damaged(db, &m, now);
+	zn_db_close(db);
+	tu_rmtree(dir);
+	free(dir);
+	free(snap);
+	ver_free(&v);
+}
+
+/*
+ * The daemon's import (zn_db_replace_keep, ZN_REPLACE_ALL) when a zone
+ * switches between mode = feed (keep) and datasets (specs): a synced
+ * feed zone is kept; switched to datasets it loses its feed state;
+ * switched back, the datasets' data is dropped (never synced: SERVFAIL
+ * until zonesync writes it).
+ */
+static void
+test_keep_switch(void **state)
+{
+	struct ver v;
+	struct zn_feed_target t;
+	struct zn_feed_state fs;
+	struct zn_write_stats st;
+	struct zn_spec sp;
+	struct zn_dataset *ds;
+	struct zn_db *db;
+	struct zn_err err;
+	const char *keep[] = { "t.test" };
+	char *dir = tu_tmpdir();
+	uint8_t *snap, d[ZN_DIGEST_BYTES];
+	uint64_t nent;
+	size_t sl;
+
+	(void)state;
+	ver_make(&v, "t.test", ZN_IP4SET, 21, 0);
+	target_of(&v, 1, &t);
+	assert_int_equal(zn_db_open(dir, 0, 0, &db, &err), 0);
+	assert_int_equal(zn_feed_snapshot_encode(&v.c, 1, &snap, &sl, &err), 0);
+	apply_ok(db, "t.test", snap, sl, NULL, 0, &t);
+	/* a synced feed zone: kept, with its state */
+	assert_int_equal(zn_db_replace_keep(db, NULL, NULL, 0, ZN_REPLACE_ALL,
+	                     keep, 1, &st, &err),
+	    0);
+	assert_int_equal(st.zones_dropped, 0);
+	assert_int_equal(zn_feed_state_get(db, "t.test", &fs, &err), 0);
+	assert_int_equal(fs.serial, 1);
+	/* switched to a dataset: its data, no feed state */
+	assert_int_equal(zn_spec_parse("t.test:ip4set:x.txt", &sp, &err), 0);
+	ds = load_text(ZN_IP4SET, "10.0.0.3\n");
+	assert_int_equal(zn_db_replace_keep(db, &sp, &ds, 1, ZN_REPLACE_ALL,
+	                     NULL, 0, &st, &err),
+	    0);
+	assert_true(st.changed);
+	assert_int_equal(zn_feed_state_get(db, "t.test", &fs, &err), -ENOENT);
+	assert_int_equal(zn_feed_db_digest(db, "t.test", d, &nent, &err), 0);
+	assert_int_equal(nent, 1);
+	/* the same import again: nothing to change */
+	assert_int_equal(zn_db_replace_keep(db, &sp, &ds, 1, ZN_REPLACE_ALL,
+	                     NULL, 0, &st, &err),
+	    0);
+	assert_false(st.changed);
+	/* switched back to mode = feed: never synced, the data is dropped */
+	assert_int_equal(zn_db_replace_keep(db, NULL, NULL, 0, ZN_REPLACE_ALL,
+	                     keep, 1, &st, &err),
+	    0);
+	assert_int_equal(st.zones_dropped, 1);
+	assert_int_equal(zn_feed_db_digest(db, "t.test", d, &nent, &err),
+	    -ENOENT);
+	/* the first sync writes it, and the next import keeps it */
+	apply_ok(db, "t.test", snap, sl, NULL, 0, &t);
+	assert_int_equal(zn_db_replace_keep(db, NULL, NULL, 0, ZN_REPLACE_ALL,
+	                     keep, 1, &st, &err),
+	    0);
+	assert_int_equal(st.zones_dropped, 0);
+	assert_int_equal(zn_feed_db_digest(db, "t.test", d, &nent, &err), 0);
+	assert_memory_equal(d, t.digest, ZN_DIGEST_LEN);
+	zn_dataset_free(ds);
+	zn_spec_cleanup(&sp);
 	zn_db_close(db);
 	tu_rmtree(dir);
 	free(dir);
@@ -1058,6 +1206,7 @@ main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_manifest),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_keep_switch),
 		cmocka_unit_test(test_map_full),
 		cmocka_unit_test(test_publish_sync),
 	};

@@ -590,3 +590,13 @@ out:
 		rc = -EIO;
 	return rc;
 }
+
+void
+import_due(struct import *im)
+{
+	size_t j;
+
+	for (j = 0; j < im->nd; j++)
+		if (im->d[j].interval != 0)
+			im->d[j].next = 0;
+}

@@ -60,4 +60,8 @@ int import_keep(struct import *im, const char *const *zones, size_t n,
  */
 int import_run(struct import *im, bool force, time_t now);
 
+/* Make every dataset with a check interval due at the next import_run
+ * (its files changed: watch.c). */
+void import_due(struct import *im);
+
 #endif /* RESOLVERD_IMPORT_H */

@@ -55,6 +55,7 @@
 #include "query.h"
 #include "stats.h"
 #include "upstream.h"
+#include "watch.h"
 #include "zones.h"
 
 /* Everything the main thread owns. */
@@ -65,6 +66,7 @@ struct resolverd {
 	struct listen *listen;
 	struct zn_db *db;
 	struct import *imp;
+	struct watch *watch; /* the dataset files, or NULL */
 	struct qlog *qlog;
 	struct stats *stats;
 	char *dbdir;
@@ -545,6 +547,40 @@ rd_import(struct resolverd *rd, bool force, time_t now)
 	return rc;
 }
 
+/* A watched dataset file changed: check the datasets now. */
+static void
+on_files_changed(void *arg)
+{
+	struct resolverd *rd = arg;
+
+	import_due(rd->imp);
+	rd_import(rd, false, time(NULL));
+}
+
+/* Watch the files of the datasets that are checked (-c, interval). */
+static void
+watch_files(struct resolverd *rd, const struct config *c)
+{
+	const char **paths = NULL;
+	size_t i, j, n = 0, len = 0;
+
+	if (rd->watch == NULL)
+		return;
+	for (i = 0; i < c->nspecs; i++)
+		len += c->specs[i].nfiles;
+	if (len > 0 && (paths = calloc(len, sizeof(*paths))) == NULL) {
+		log_warnx("cannot watch the dataset files: out of memory");
+		len = 0;
+	}
+	for (i = 0; i < c->nspecs && len > 0; i++)
+		for (j = 0; j < c->specs[i].nfiles; j++)
+			if (c->intervals[i] != 0)
+				paths[n++] = c->specs[i].filev[j];
+	log_debug("watching %zu of %zu dataset files for changes",
+	    watch_set(rd->watch, paths, n), n);
+	free(paths);
+}
+
 static void
 initial_import(struct resolverd *rd)
 {
@@ -657,6 +693,8 @@ apply_config(struct resolverd *rd, struct config *nc)
 	    keep_feed_zones(rd->imp, nc) != 0)
 		log_warnx("reload: out of memory; the datasets stay as they "
 		          "were");
+	else
+		watch_files(rd, nc);
 	rd->conf = nc;
 	rd->status.conf = nc;
 	conf_free(oc);
@@ -916,6 +954,10 @@ serve(struct resolverd *rd)
 	        NULL ||
 	    event_add(rd->ev_tick, &sec) != 0)
 		fatalx("cannot add the timer");
+	if ((rd->watch = watch_new(rd->base, on_files_changed, rd)) == NULL)
+		log_warn("inotify: dataset files are checked every -c "
+		         "interval only");
+	watch_files(rd, c);
 	if (rd->ctl != NULL) {
 		struct control_ops ops = { rd, control_reload };
 
@@ -956,6 +998,7 @@ serve(struct resolverd *rd)
 	qlog_flush(rd->qlog);
 	if (rd->conf->pidfile != NULL && c->chroot_dir == NULL)
 		(void)unlink(rd->conf->pidfile);
+	watch_free(rd->watch);
 	event_free(rd->ev_tick);
 	event_free(rd->ev_hup);
 	event_free(rd->ev_usr1);

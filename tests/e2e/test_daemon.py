@@ -782,6 +782,74 @@ def subdir(d, name):
     return p
 
 
+def test_watch(d):
+    """With -c 600 the periodic check never runs during the test: a
+    change is seen because resolverd watches the files (inotify)."""
+    port = rdtest.free_port()
+    state = os.path.join(d, "state")
+    os.makedirs(os.path.join(d, "sub"))
+    if ROOT:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(os.path.join(d, "sub"), nobody.pw_uid, nobody.pw_gid)
+    write(os.path.join(d, "ip.txt"), IP1)
+    write(os.path.join(d, "sub", "dn.txt"), "bad.example\n")
+    env = dict(os.environ, RESOLVERD_STATEDIR=state)
+    argv = [RD, "-n", "-b", "127.0.0.1/%d" % port, "-c", "600"]
+    if ROOT:
+        argv += ["-u", "nobody"]
+    argv += ["bl.test:ip4set:ip.txt", "dbl.test:dnset:sub/dn.txt"]
+    srv = Proc(argv, os.path.join(d, "watch.log"), env=env, cwd=d)
+    try:
+        r = wait_answer(srv.p, port, "2.0.0.127.bl.test")
+        check("watch: starts and answers", listed(r), srv.text())
+        if r is None:
+            return
+
+        def ask(name):
+            try:
+                return query(port, name, timeout=0.5)
+            except Exception:
+                return None
+
+        def served(name, seconds=3):
+            t0 = time.monotonic()
+            ok = wait_for(lambda: listed(ask(name)), seconds)
+            print("     %s served after %.2fs" % (name,
+                                                  time.monotonic() - t0))
+            return ok
+
+        # renamed into place (rsync, the test's write())
+        write(os.path.join(d, "ip.txt"), IP1 + "192.0.2.8\n")
+        check("watch: a file renamed into place is served at once",
+              served("8.2.0.192.bl.test"), srv.text())
+        # rewritten in place: seen when the writer closes it
+        with open(os.path.join(d, "sub", "dn.txt"), "a") as f:
+            f.write("new.example\n")
+        check("watch: a file written in place (subdirectory) is served "
+              "once closed", served("new.example.dbl.test"), srv.text())
+        # other files in the watched directories start no import
+        n0 = srv.text().count("zones reloaded")
+        for i in range(5):
+            with open(os.path.join(d, "other-%d.txt" % i), "w") as f:
+                f.write("x\n")
+        time.sleep(1.0)
+        check("watch: other files in the directory are ignored",
+              srv.text().count("zones reloaded") == n0, srv.text())
+        # a burst of writes: one import once it settles
+        for i in range(5):
+            write(os.path.join(d, "ip.txt"),
+                  IP1 + "".join("192.0.2.%d\n" % (20 + j)
+                                for j in range(i + 1)))
+        check("watch: the last of a burst of writes is served",
+              served("24.2.0.192.bl.test"), srv.text())
+        check("watch: a burst of writes is one or two imports",
+              srv.text().count("zones reloaded") - n0 <= 2, srv.text())
+        check("watch: still running", srv.p.poll() is None)
+    finally:
+        rc = srv.stop()
+    check("watch: SIGTERM exits 0", rc == 0, (rc, srv.text()))
+
+
 def main():
     d = tempfile.mkdtemp(prefix="rd-daemon-")
     os.chmod(d, 0o755)
@@ -792,6 +860,7 @@ def main():
         test_cli(d)
         test_config_mode(d)
         test_dropin(d)
+        test_watch(subdir(d, "watch"))
         test_stats_signals(subdir(d, "stats"))
         test_notify(subdir(d, "notify-path"), False)
         test_notify(subdir(d, "notify-abstract"), True)

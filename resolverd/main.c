@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -288,6 +289,67 @@ drop_privileges(struct resolverd *rd)
 		fatalx("still holding capabilities after dropping them");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("prctl(PR_SET_NO_NEW_PRIVS)");
+}
+
+/*
+ * -n: the daemon reads the dataset files after it became its user, so
+ * check them as that user (in a child process), not as root.
+ */
+static int
+check_files_as_server(struct config *c, char *err, size_t errlen)
+{
+	struct resolverd rd;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+	int p[2], st;
+
+	if (geteuid() != 0)
+		return conf_check_files(c, err, errlen);
+	memset(&rd, 0, sizeof(rd));
+	rd.conf = c;
+	pick_user(&rd); /* exits on an unknown user, as the daemon would */
+	if (pipe(p) == -1 || (pid = fork()) == -1) {
+		snprintf(err, errlen, "cannot check the files: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (rd.drop &&
+		    (setgroups(0, NULL) == -1 ||
+		        setresgid(rd.gid, rd.gid, rd.gid) == -1 ||
+		        setresuid(rd.uid, rd.uid, rd.uid) == -1))
+			snprintf(err, errlen, "cannot become uid %u: %s",
+			    (unsigned)rd.uid, strerror(errno));
+		else if (conf_check_files(c, err, errlen) == 0)
+			_exit(0);
+		if (write(p[1], err, strlen(err)) == -1)
+			_exit(2);
+		_exit(1);
+	}
+	close(p[1]);
+	err[0] = '\0';
+	while (len + 1 < errlen &&
+	    ((n = read(p[0], err + len, errlen - len - 1)) > 0 ||
+	        (n == -1 && errno == EINTR)))
+		if (n > 0)
+			len += (size_t)n;
+	err[len] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (len > 0 && rd.drop && strstr(err, strerror(EACCES)) != NULL) {
+		char who[64];
+
+		snprintf(who, sizeof(who), " (as uid %u)", (unsigned)rd.uid);
+		if (len + strlen(who) < errlen)
+			strcat(err, who);
+	} else if (len == 0)
+		snprintf(err, errlen, "checking the files failed");
+	return -1;
 }
 
 /*
@@ -1129,7 +1191,7 @@ main(int argc, char **argv)
 				return 1;
 			}
 			acct_params_unref(ap);
-			if (conf_check_files(c, err, sizeof(err)) != 0 ||
+			if (check_files_as_server(c, err, sizeof(err)) != 0 ||
 			    conf_check_feeds(c, err, sizeof(err)) != 0) {
 				fprintf(stderr, "resolverd: %s\n", err);
 				conf_free(c);

@@ -178,6 +178,20 @@ def test_config_mode(d):
     p = subprocess.run([RD, "-n", "-c", good], capture_output=True,
                        text=True)
     check("config -n good: exit 0", p.returncode == 0, p)
+    if ROOT:
+        # -n reads the files as the user the daemon will read them as
+        secret = os.path.join(d, "secret.txt")
+        with open(secret, "w") as f:
+            f.write("127.0.0.2\n")
+        os.chmod(secret, 0o600)
+        sc = os.path.join(d, "secret.conf")
+        write(sc, config_text(port, d, [("bl.test", ["ip4set:" + secret])]))
+        p = subprocess.run([RD, "-n", "-c", sc], capture_output=True,
+                           text=True)
+        check("config -n: a file user nobody cannot read is an error",
+              p.returncode == 1 and "secret.txt" in p.stderr and
+              "Permission denied (as uid" in p.stderr,
+              (p.returncode, p.stderr))
 
     bad = os.path.join(d, "bad.conf")
     for n, (text, line, field) in enumerate((

@@ -16,6 +16,7 @@ usage: test_configs.py [--tools ZONETOOL ZONESYNC] RESOLVERD CONF|DIR..."""
 import glob
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -191,7 +192,33 @@ def main():
         else:
             confs.append(a)
     check("configurations found", len(confs) > 0)
-    for conf in [os.path.abspath(c) for c in confs]:
+    # resolverd (and -n) reads datasets as its unprivileged user: check
+    # copies that user can read, whatever the checkout's permissions
+    # (a clone in /root is private)
+    copies = {}
+
+    def copy_of(conf):
+        src = os.path.dirname(conf)
+        if src not in copies:
+            dst = os.path.join(rdtest.tmpdir("rd-src-"), "c")
+            shutil.copytree(src, dst)
+            for dp, _, fs in os.walk(dst):
+                os.chmod(dp, 0o755)
+                for f in fs:
+                    os.chmod(os.path.join(dp, f), 0o644)
+            copies[src] = dst
+        return os.path.join(copies[src], os.path.basename(conf))
+
+    try:
+        return check_all(check, rd, tools, [copy_of(os.path.abspath(c))
+                                            for c in confs])
+    finally:
+        for c in copies.values():
+            rdtest.cleanup(os.path.dirname(c))
+
+
+def check_all(check, rd, tools, confs):
+    for conf in confs:
         name = os.path.basename(conf)
         p = subprocess.run([rd, "-n", "-c", conf], capture_output=True,
                            text=True)

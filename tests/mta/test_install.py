@@ -29,6 +29,8 @@ def main():
      man) = sys.argv[1:]
     check = rdtest.Checks()
     dest = tempfile.mkdtemp(prefix="rd-install-")
+    # resolverd -n reads the datasets as the user it serves as (nobody)
+    os.chmod(dest, 0o755)
 
     def at(*parts):
         # PREFIX/DIR/... under dest; DIR may be absolute (unit dirs)
@@ -60,8 +62,15 @@ def main():
             for u in units:
                 with open(u) as f:
                     t = f.read()
-                t = t.replace("/usr/sbin/resolverd", rd)
-                t = t.replace("/usr/bin/zonesync", at(bindir, "zonesync"))
+                # the units name where meson installed the binaries
+                rd_at = os.path.join(prefix, sbindir, "resolverd")
+                zs_at = os.path.join(prefix, bindir, "zonesync")
+                if "ExecStart" in t:
+                    check("%s names %s" % (os.path.basename(u),
+                                           os.path.dirname(rd_at)),
+                          rd_at in t or zs_at in t, t)
+                t = t.replace(rd_at, rd)
+                t = t.replace(zs_at, at(bindir, "zonesync"))
                 rdtest.write(vd, os.path.basename(u), t)
             r = subprocess.run(["systemd-analyze", "verify"] +
                                [os.path.join(vd, os.path.basename(u))

@@ -28,13 +28,11 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "e2e"))
@@ -50,27 +48,6 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         parts = f.read().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_up(port, proc, seconds=30):
-    q = bytes.fromhex("abcd01000001000000000000") + b"".join(
-        bytes([len(x)]) + x.encode() for x in
-        "2.0.0.127.bl.test".split(".")) + b"\x00\x00\x01\x00\x01"
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("resolverd exited: %s" % proc.returncode)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(0.2)
-        try:
-            s.sendto(q, ("127.0.0.1", port))
-            s.recvfrom(512)
-            return
-        except OSError:
-            time.sleep(0.1)
-        finally:
-            s.close()
-    raise RuntimeError("resolverd on port %d did not answer" % port)
 
 
 def write_data(d):
@@ -101,39 +78,33 @@ def write_data(d):
             f.write(few[i % len(few)])
 
 
-class Server:
+class Server(rdtest.Server):
+    """resolverd in config mode, pinned to SERVER_CPU, accounting on or
+    off; started and stopped by its PID (rdtest.Server)."""
+
     def __init__(self, rd, d, name, accounting, http=True):
         self.name = name
         self.port = rdtest.free_port()
         self.hport = rdtest.free_port() if accounting and http else None
-        conf = os.path.join(d, name + ".conf")
-        with open(conf, "w") as f:
-            f.write("[server]\nlisten = 127.0.0.1@%d\nthreads = 1\n"
-                    "database = %s\naccounting = %s\n" % (
-                        self.port, os.path.join(d, "db-" + name),
-                        "yes" if accounting else "no"))
-            if self.hport:
-                f.write("http = 127.0.0.1@%d\n" % self.hport)
-            if os.geteuid() == 0:
-                f.write("user = nobody\n")
-            f.write("[zone bl.test]\ndataset = ip4set:%s\n" %
-                    os.path.join(d, "bl.txt"))
-        self.log = open(os.path.join(d, name + ".log"), "w")
-        self.proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CPU, rd, "-d", "-c", conf],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.pid = self.proc.pid
-        wait_up(self.port, self.proc)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
+        conf = ("[server]\nlisten = 127.0.0.1@%d\nthreads = 1\n"
+                "database = %s\naccounting = %s\n" % (
+                    self.port, os.path.join(d, "db-" + name),
+                    "yes" if accounting else "no"))
+        if self.hport:
+            conf += "http = 127.0.0.1@%d\n" % self.hport
+        if os.geteuid() == 0:
+            conf += "user = nobody\n"
+        conf += "[zone bl.test]\ndataset = ip4set:%s\n" % os.path.join(
+            d, "bl.txt")
+        path = rdtest.write(d, name + ".conf", conf)
+        super().__init__(["taskset", "-c", SERVER_CPU, rd, "-d", "-c", path],
+                         log=os.path.join(d, name + ".log"))
+        self.pid = self.proc.pid  # taskset execs resolverd
+        try:
+            rdtest.wait_answer(self.port, "2.0.0.127.bl.test", self.proc, 30)
+        except Exception:
+            self.stop()
+            raise
 
 
 def scraper(hport, stop, counts):

@@ -987,6 +987,12 @@ serve(struct resolverd *rd)
 	    import_set(rd->imp, c->specs, c->intervals, c->nspecs) != 0 ||
 	    keep_feed_zones(rd->imp, c) != 0)
 		fatal("out of memory");
+	/* watched before anything answers: a change made as soon as the
+	 * first answer arrives is not missed */
+	if ((rd->watch = watch_new(rd->base, on_files_changed, rd)) == NULL)
+		log_warn("inotify: dataset files are checked every -c "
+		         "interval only");
+	watch_files(rd, c);
 
 	/*
 	 * With every zone already in the database (a restart), answer at
@@ -1016,10 +1022,6 @@ serve(struct resolverd *rd)
 	        NULL ||
 	    event_add(rd->ev_tick, &sec) != 0)
 		fatalx("cannot add the timer");
-	if ((rd->watch = watch_new(rd->base, on_files_changed, rd)) == NULL)
-		log_warn("inotify: dataset files are checked every -c "
-		         "interval only");
-	watch_files(rd, c);
 	if (rd->ctl != NULL) {
 		struct control_ops ops = { rd, control_reload };
 

@@ -2,6 +2,7 @@
 """Shared helpers for the e2e tests: temp dirs, free ports, starting and
 stopping resolverd (drop-in mode), rbldnsd and unbound by PID, and a
 minimal check/report harness.  Every server listens on 127.0.0.1 only."""
+import atexit
 import os
 import pwd
 import shutil
@@ -59,6 +60,33 @@ def tmpdir(prefix):
         nobody = pwd.getpwnam("nobody")
         os.chown(d, nobody.pw_uid, nobody.pw_gid)
     return d
+
+
+_copies = {}
+
+
+def runnable_by_anyone(path):
+    """A copy of the program path that any user can execute: a build tree
+    under a private home directory (a clone in /root) is not reachable
+    for the unprivileged users some tests run programs as."""
+    if path not in _copies:
+        d = tempfile.mkdtemp(prefix="rd-bin-")
+        os.chmod(d, 0o755)
+        c = os.path.join(d, os.path.basename(path))
+        shutil.copy2(path, c)
+        os.chmod(c, 0o755)
+        atexit.register(shutil.rmtree, d, True)
+        _copies[path] = c
+    return _copies[path]
+
+
+def as_user(argv, user):
+    """argv run as user (setpriv: its uid and gid, no groups), the
+    program copied where that user can run it."""
+    pw = pwd.getpwnam(user)
+    return ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+            "--clear-groups", "--", runnable_by_anyone(argv[0])] + \
+        list(argv[1:])
 
 
 def write(d, name, text):

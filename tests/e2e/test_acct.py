@@ -29,7 +29,6 @@ usage: test_acct.py RESOLVERD RESOLVERCTL
 """
 import json
 import os
-import pwd
 import signal
 import socket
 import subprocess
@@ -119,10 +118,7 @@ class Client:
 def ctl(sock, *args, user=None):
     argv = [CTL, "-s", sock] + list(args)
     if user is not None:
-        pw = pwd.getpwnam(user)
-        argv = ["setpriv", "--reuid=%d" % pw.pw_uid,
-                "--regid=%d" % pw.pw_gid,
-                "--clear-groups", "--"] + argv
+        argv = rdtest.as_user(argv, user)
     return subprocess.run(argv, capture_output=True, text=True, timeout=20)
 
 

@@ -81,9 +81,7 @@ def config(d, port):
 def ctl(sock, *args, user=None):
     argv = [CTL, "-s", sock] + list(args)
     if user is not None:
-        pw = pwd.getpwnam(user)
-        argv = ["setpriv", "--reuid=%d" % pw.pw_uid,
-                "--regid=%d" % pw.pw_gid, "--clear-groups", "--"] + argv
+        argv = rdtest.as_user(argv, user)
     return subprocess.run(argv, capture_output=True, text=True, timeout=20)
 
 

@@ -10,12 +10,14 @@ usage: test_zonetool_bad.py ZONETOOL
 """
 import hashlib
 import os
-import pwd
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rdtest  # noqa: E402
 
 ZT = sys.argv[1]
 ROOT = os.geteuid() == 0
@@ -33,14 +35,11 @@ def check(name, cond, detail=""):
 
 
 def run(argv, as_nobody=False):
-    def drop():
-        nobody = pwd.getpwnam("nobody")
-        os.setgroups([])
-        os.setgid(nobody.pw_gid)
-        os.setuid(nobody.pw_uid)
+    if as_nobody and ROOT:
+        return subprocess.run(rdtest.as_user([ZT] + argv, "nobody"),
+                              capture_output=True, text=True, timeout=120)
     return subprocess.run([ZT] + argv, capture_output=True, text=True,
-                          timeout=120,
-                          preexec_fn=drop if as_nobody and ROOT else None)
+                          timeout=120)
 
 
 def state(db):

@@ -108,6 +108,20 @@ diff48(uint64_t a, uint64_t b)
  * GCRA: one more event at now_us for a bucket of burst events refilled
  * at rate per second?  The way is found and taken with one CAS.
  */
+/* The way of set holding tag, with its word in *w; NULL if none does. */
+static _Atomic uint64_t *
+find_way(_Atomic uint64_t *set, uint64_t tag, uint64_t *w)
+{
+	size_t i;
+
+	for (i = 0; i < WAYS; i++) {
+		*w = atomic_load_explicit(&set[i], memory_order_relaxed);
+		if (*w != 0 && *w >> TAG_SHIFT == tag)
+			return &set[i];
+	}
+	return NULL;
+}
+
 static bool
 gcra(struct rl_table *t, const uint8_t *key, uint32_t rate, uint32_t burst,
     uint64_t now_us)
@@ -124,14 +138,7 @@ gcra(struct rl_table *t, const uint8_t *key, uint32_t rate, uint32_t burst,
 	tau = (uint64_t)((burst ? burst : rate) - 1) * T;
 	set = &t->rate[set_of(t, key, &tag)];
 again:
-	slot = NULL;
-	for (i = 0; i < WAYS; i++) {
-		w = atomic_load_explicit(&set[i], memory_order_relaxed);
-		if (w != 0 && w >> TAG_SHIFT == tag) {
-			slot = &set[i];
-			break;
-		}
-	}
+	slot = find_way(set, tag, &w);
 	if (slot != NULL) {
 		do {
 			tat = w & LOW48;
@@ -180,14 +187,7 @@ quota_take(struct rl_table *t, const uint8_t *key, uint64_t quota,
 		quota = QCOUNT_MAX - 1; /* the count's width */
 	set = &t->quota[set_of(t, key, &tag)];
 again:
-	slot = NULL;
-	for (i = 0; i < WAYS; i++) {
-		w = atomic_load_explicit(&set[i], memory_order_relaxed);
-		if (w != 0 && w >> TAG_SHIFT == tag) {
-			slot = &set[i];
-			break;
-		}
-	}
+	slot = find_way(set, tag, &w);
 	if (slot != NULL) {
 		do {
 			cnt = ((w >> 32) & 0xffff) == day ? w & QCOUNT_MAX : 0;

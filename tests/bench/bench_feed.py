@@ -20,7 +20,7 @@ ways, on the same v1/v2 data in one run; and the bytes each way moves.
      for --seconds; after --before seconds the change is made:
        resolverd-feed    resolverd -c, the zone in mode = feed, 1 thread;
                          zonesync -c (on CPU 0 too, or --zonesync-cpus;
-                         nice 10 and ionice idle as the shipped
+                         nice 19 and ionice idle as the shipped
                          zonesync.service runs it, or --zonesync-nice,
                          --zonesync-ionice) applies the delta;
        resolverd-dropin  resolverd with rbldnsd's arguments, -c 1; v2's
@@ -139,8 +139,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", default=",".join(WAYS),
                     help="comma-separated subset of " + ",".join(WAYS))
-    ap.add_argument("--zonesync-nice", type=int, default=10,
-                    help="nice value of the delta's zonesync (default 10, "
+    ap.add_argument("--zonesync-nice", type=int, default=19,
+                    help="nice value of the delta's zonesync (default 19, "
                     "as contrib/systemd/zonesync.service)")
     ap.add_argument("--zonesync-ionice", default="3",
                     help="ionice class of the delta's zonesync (default 3, "
@@ -488,7 +488,7 @@ def reload_way(a, W, J, way, probes, qfile):
         if way == "resolverd-feed":
             write_feed_conf(conf, s.port, J("db-feed"), J("feed"),
                             J("k.pub"))
-            # as contrib/systemd/zonesync.service runs it: Nice=10,
+            # as contrib/systemd/zonesync.service runs it: Nice=19,
             # IOSchedulingClass=idle (a background job next to the server)
             dt, p = timed(["taskset", "-c", a.zonesync_cpus, "nice", "-n",
                            str(a.zonesync_nice), "ionice", "-c",

@@ -405,14 +405,48 @@ zn_acl_key(const char *s, bool host_bits_ok, uint8_t a[16], unsigned *alen,
 	return b;
 }
 
+/* Append the decimal digits of v (0..255) at p; returns the end. */
+static char *
+put_dec8(char *p, unsigned v)
+{
+	if (v >= 100)
+		*p++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+/* Append v (0..0xffff) in lower-case hex without leading zeros. */
+static char *
+put_hex16(char *p, unsigned v)
+{
+	static const char hex[] = "0123456789abcdef";
+	int shift = 12;
+
+	while (shift > 0 && (v >> shift) == 0)
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*p++ = hex[(v >> shift) & 15];
+	return p;
+}
+
 /*
- * Format an IPv4 address; see ip.h.
+ * Format an IPv4 address; see ip.h.  By hand, not snprintf: a listed
+ * address is formatted for every answer that names it (the $ of a TXT).
  */
 void
 zn_ip4_format(uint32_t a, char *buf)
 {
-	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
-	    (a >> 8) & 255, a & 255);
+	char *p = buf;
+	int shift;
+
+	for (shift = 24; shift >= 0; shift -= 8) {
+		p = put_dec8(p, (a >> shift) & 255);
+		if (shift > 0)
+			*p++ = '.';
+	}
+	*p = '\0';
 }
 
 /*
@@ -444,7 +478,7 @@ zn_ip6_format(const uint8_t a[16], char *buf)
 			i += bestlen - 1;
 			continue;
 		}
-		p += snprintf(p, 6, "%x", w[i]);
+		p = put_hex16(p, w[i]);
 		if (i < 7)
 			*p++ = ':';
 	}

@@ -983,8 +983,8 @@ def main():
     ap.add_argument("--check", type=int, default=360,
                     help="queries in the answer check")
     ap.add_argument("--skip", default="",
-                    help="comma list of: unbound,dropin,latency,classes,"
-                    "threads,reimport,icount,startup")
+                    help="comma list of: unbound,floor,dropin,latency,"
+                    "classes,threads,reimport,icount,startup")
     ap.add_argument("--quick", action="store_true",
                     help="small sizes and short rounds (a smoke test)")
     args = ap.parse_args()
@@ -1008,6 +1008,7 @@ def main():
         NICE[:] = ["nice", "-n", str(args.nice)]
     args.resolverd = os.path.join(args.build, "resolverd/resolverd")
     args.zonetool = os.path.join(args.build, "tools/zonetool/zonetool")
+    args.floor = os.path.join(args.build, "tests/bench/dns_floor")
     for b in (args.resolverd, args.zonetool, RBLDNSD, UNBOUND):
         if not os.access(b, os.X_OK):
             sys.exit("bench_dns: %s: not found (build first; apt-get "
@@ -1072,17 +1073,31 @@ def main():
 
         R["check"] = check_answers([s for s in servers if s is not rbl], rbl,
                                    qs, args.check, rng)
+        # the floor: servers that answer NXDOMAIN and do nothing else, one
+        # batching like resolverd, one a syscall per packet like rbldnsd;
+        # in the saturated rounds only (their answers are not real ones)
+        floors = []
+        if "floor" not in skip:
+            for name, extra in (("floor-mmsg", []), ("floor-1", ["-1"])):
+                port = rdtest.free_port()
+                f = Server(name, [args.floor, "-p", str(port)] + extra,
+                           port, work, os.path.join(work, "log-%s.txt" %
+                                                    name))
+                f.wait_first(wire_query(PROBE4), ok=is_nxdomain)
+                floors.append(f)
         if args.rt:
             RT[:] = ["chrt", "-f", "1"]
-            for s in servers:
+            for s in servers + floors:
                 s.realtime(True)
 
         log("saturated rounds: %d x %d s, server on CPU %s, dnsperf on CPU "
             "%s (-c %d -q %d)" % (args.rounds, args.seconds, SERVER_CPU,
                                   CLIENT_CPU, args.clients,
                                   args.outstanding))
-        runs, per_round = saturated(args, work, servers, args.rounds,
-                                    args.seconds, "sat")
+        runs, per_round = saturated(args, work, servers + floors,
+                                    args.rounds, args.seconds, "sat")
+        for f in floors:
+            f.stop()
         R["sat"] = runs
         R["sat_ratio"] = [row[rd.name]["qps"] / row[rbl.name]["qps"]
                           for row in per_round]

@@ -362,6 +362,16 @@ test_format(void **state)
 	}
 	zn_ip4_format(IP4(192, 168, 0, 255), buf);
 	assert_string_equal(buf, "192.168.0.255");
+	zn_ip4_format(IP4(0, 0, 0, 0), buf);
+	assert_string_equal(buf, "0.0.0.0");
+	zn_ip4_format(IP4(255, 255, 255, 255), buf);
+	assert_string_equal(buf, "255.255.255.255");
+	zn_ip4_format(IP4(10, 100, 9, 200), buf);
+	assert_string_equal(buf, "10.100.9.200");
+	/* hex groups of every width */
+	hex16("000f00f00f00f000abcd000000000001", a);
+	zn_ip6_format(a, buf);
+	assert_string_equal(buf, "f:f0:f00:f000:abcd::1");
 }
 
 /*

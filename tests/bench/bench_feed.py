@@ -39,10 +39,18 @@ ways, on the same v1/v2 data in one run; and the bytes each way moves.
      median q/s of the seconds from the change until v2 is served
      relative to the median of the seconds before it (target >= 95% for
      resolverd), failed checker queries, dnsperf's lost queries, bytes.
+  5. With --repeat N the ways run N times in turn, each time on a new
+     server and a new mirror (at v1); the summary gives every run and the
+     median over runs.  The way resolverd-control (not in the default
+     list) is resolverd-feed with no change made: its seconds "during the
+     apply" (--control-seconds, default the feed's 18 s apply) measure how
+     much the q/s ratio varies when nothing happens, e.g.
+       --only resolverd-feed,resolverd-control --repeat 10
 
 Each phase prints its elapsed time.  usage:
   bench_feed.py --build BUILDDIR [--work DIR] [--entries N] [--seconds S]
-                [--before S] [--keep] [--only NAME,...]
+                [--before S] [--keep] [--only NAME,...] [--repeat N]
+                [--control-seconds S]
                 [--zonesync-cpus LIST] [--zonesync-nice N]
                 [--zonesync-ionice CLASS]
 Run as root (the servers drop to nobody; the files are readable by it) or
@@ -71,6 +79,12 @@ import rdtest  # noqa: E402
 
 SERVER_CPU, CLIENT_CPU = bdn.SERVER_CPU, bdn.CLIENT_CPU
 WAYS = ("resolverd-feed", "resolverd-dropin", "rbldnsd", "rbldnsd-f")
+# not run by default: resolverd-feed with no change made (the seconds where
+# the apply would run are measured all the same), the noise of the q/s
+# ratio on this machine; --only resolverd-feed,resolverd-control --repeat N
+# interleaves the two
+CONTROL = "resolverd-control"
+FEEDLIKE = ("resolverd-feed", CONTROL)
 
 
 def log(*a):
@@ -149,10 +163,17 @@ def main():
                     help="taskset -c list for zonesync (default: the "
                     "server's CPU, where rbldnsd reloads too)")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the ways N times in turn (default 1)")
+    ap.add_argument("--control-seconds", type=float, default=18.0,
+                    help="resolverd-control: the seconds measured as if "
+                    "an apply ran (default 18)")
     a = ap.parse_args()
     a.only = a.only.split(",")
+    if a.repeat < 1:
+        sys.exit("--repeat must be >= 1")
     for w in a.only:
-        if w not in WAYS:
+        if w not in WAYS + (CONTROL,):
             sys.exit("--only: unknown way %s" % w)
     if a.before < 2 or a.seconds < a.before + 4:
         sys.exit("--before must be >= 2 and --seconds >= --before + 4")
@@ -243,11 +264,14 @@ def run(a, W):
 
     with Phase("bytes on the wire (rsync --daemon)"):
         R["bytes"] = wire_bytes(a, W, J, fsize2)
-    for way in WAYS:
-        if way not in a.only:
-            continue
-        with Phase(way):
-            R[way] = reload_way(a, W, J, way, probes, qfile)
+    for i in range(a.repeat):
+        for way in WAYS + (CONTROL,):
+            if way not in a.only:
+                continue
+            with Phase(way + ("" if a.repeat == 1 else
+                              " (run %d of %d)" % (i + 1, a.repeat))):
+                R.setdefault(way, []).append(
+                    reload_way(a, W, J, way, probes, qfile))
     summary(a, R, fsize2)
 
 
@@ -403,7 +427,9 @@ class Checker(threading.Thread):
 
 def start_server(a, W, J, way, d):
     spec = ["bl.test:ip4set:bl.txt"]
-    if way == "resolverd-feed":
+    if way in FEEDLIKE:
+        # a new mirror, synced to v1 below
+        shutil.rmtree(J("db-feed"), ignore_errors=True)
         port = rdtest.free_port()
         conf = os.path.join(d, "resolverd.conf")
         write_feed_conf(conf, port, J("db-feed"), J("feed1"), J("k.pub"))
@@ -433,7 +459,7 @@ def write_feed_conf(conf, port, db, fd, key):
 def reload_way(a, W, J, way, probes, qfile):
     d = bdn.mkdir755(J("run-" + way))
     res = {"way": way}
-    if way != "resolverd-feed":
+    if way not in FEEDLIKE:
         # v1 in place, v2 beside it (same file system) with a later mtime
         now = time.time()
         for name, src, mt in (("bl.txt", "v1.txt", now - 100),
@@ -444,7 +470,7 @@ def reload_way(a, W, J, way, probes, qfile):
     t0 = time.monotonic()
     s, conf = start_server(a, W, J, way, d)
     try:
-        if way == "resolverd-feed":
+        if way in FEEDLIKE:
             s.wait_first(bdn.wire_query(rev(probes["both"]) + ".bl.test"),
                          ok=lambda r: r is not None and r[0] == 2)
             dt, p = timed(["taskset", "-c", a.zonesync_cpus, a.zs, "-c",
@@ -485,7 +511,9 @@ def reload_way(a, W, J, way, probes, qfile):
         time.sleep(a.before)
         t_change = time.time()
         ck.t_change = t_change
-        if way == "resolverd-feed":
+        if way == CONTROL:
+            time.sleep(a.control_seconds)
+        elif way == "resolverd-feed":
             write_feed_conf(conf, s.port, J("db-feed"), J("feed"),
                             J("k.pub"))
             # as contrib/systemd/zonesync.service runs it: Nice=19,
@@ -506,7 +534,7 @@ def reload_way(a, W, J, way, probes, qfile):
         perf.wait()
         fo.close()
         # v2 not served yet: wait for it (at most 10 minutes)
-        end = time.monotonic() + 600
+        end = time.monotonic() + (0 if way == CONTROL else 600)
         while ck.served is None and time.monotonic() < end and \
                 s.proc.poll() is None:
             time.sleep(0.05)
@@ -518,7 +546,7 @@ def reload_way(a, W, J, way, probes, qfile):
         if len(m) > nlog:
             res["reload_log"] = m[nlog]
             t = re.search(r"time ([\d.]+)e", m[nlog])
-            if t and way != "resolverd-feed":
+            if t and way not in FEEDLIKE:
                 res["apply_s"] = float(t.group(1))
         res["alive"] = s.proc.poll() is None
     finally:
@@ -555,7 +583,8 @@ def reload_way(a, W, J, way, probes, qfile):
         "failed: %d before the change, %d from it until served + 1 s, %d "
         "after%s" % (
             way, a.before, "%.2f s" % res["served_s"]
-            if res["served_s"] is not None else "NEVER", ck.n,
+            if res["served_s"] is not None else
+            "- (control: no change)" if way == CONTROL else "NEVER", ck.n,
             res["fails_before"], res["fails"], res["fails_after"],
             (" (first: %s)" % ", ".join("%+.2fs %s %s" % (t - t_change, k, w)
                                         for t, k, w in ck.fails[:6]))
@@ -592,17 +621,30 @@ def summary(a, R, fsize2):
     log("%-17s %9s %9s %9s %8s %8s %7s %7s %6s %11s %6s" % (
         "way", "apply s", "served s", "steady", "min %", "median %",
         "failed", "(before)", "lost", "bytes", "us/q"))
-    for way in WAYS:
-        r = R.get(way)
-        if r is None:
-            continue
-        by = b["delta"] if way == "resolverd-feed" else b["rsync-delta"]
-        log("%-17s %9s %9s %9.0f %8.1f %8.1f %7d %7d %6d %11d %6.1f" % (
-            way, "%.2f" % r["apply_s"] if "apply_s" in r else "-",
-            "%.2f" % r["served_s"] if r["served_s"] is not None else "never",
-            r["steady"], 100 * r["min"] / r["steady"],
-            100 * r["med"] / r["steady"], r["fails"], r["fails_before"],
-            r["lost"], by, r["us_q"]))
+    for way in WAYS + (CONTROL,):
+        for i, r in enumerate(R.get(way, [])):
+            by = b["delta"] if way in FEEDLIKE else b["rsync-delta"]
+            log("%-17s %9s %9s %9.0f %8.1f %8.1f %7d %7d %6d %11s %6.1f" % (
+                way if i == 0 else "  run %d" % (i + 1),
+                "%.2f" % r["apply_s"] if "apply_s" in r else "-",
+                "%.2f" % r["served_s"] if r["served_s"] is not None else
+                "-" if way == CONTROL else "never",
+                r["steady"], 100 * r["min"] / r["steady"],
+                100 * r["med"] / r["steady"], r["fails"], r["fails_before"],
+                r["lost"], by if way != CONTROL else "-", r["us_q"]))
+    if a.repeat > 1:
+        log("medians over the %d runs:" % a.repeat)
+        for way in WAYS + (CONTROL,):
+            rs = R.get(way)
+            if not rs:
+                continue
+            mins = sorted(100 * r["min"] / r["steady"] for r in rs)
+            meds = sorted(100 * r["med"] / r["steady"] for r in rs)
+            log("  %-17s min %% %5.1f (%.1f..%.1f), median %% %5.1f "
+                "(%.1f..%.1f); runs with median %% >= 95: %d of %d" % (
+                    way, statistics.median(mins), mins[0], mins[-1],
+                    statistics.median(meds), meds[0], meds[-1],
+                    sum(1 for m in meds if m >= 95), len(meds)))
     log("(apply: zonesync -c wall time for resolverd-feed, the server's "
         "\"zones reloaded\" time otherwise; served: from the change until "
         "the checker saw v2; min/median: q/s of the seconds from the "

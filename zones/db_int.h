@@ -157,7 +157,8 @@ zn_type_is_ip6(enum zn_dstype t)
 	return t == ZN_IP6TSET || t == ZN_IP6TRIE;
 }
 
-/* A lower-case hex digit of a reversed IPv6 label, or -1. */
+/* The value of a hex digit (either case), or -1: reversed IPv6 labels
+ * (query names are lower-cased before) and IPv6 addresses in files. */
 static inline int
 zn_hexval(uint8_t ch)
 {
@@ -165,6 +166,8 @@ zn_hexval(uint8_t ch)
 		return ch - '0';
 	if (ch >= 'a' && ch <= 'f')
 		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
 	return -1;
 }
 

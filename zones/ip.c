@@ -13,22 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db_int.h"
+
 static inline bool
 is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static inline int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -241,7 +231,7 @@ zn_ip6_prefix(const char *s, uint8_t a[16], const char **end)
 	for (;;) {
 		start = s;
 		v = 0;
-		while ((h = hexval(*s)) >= 0) {
+		while ((h = zn_hexval((uint8_t)*s)) >= 0) {
 			v = (v << 4) | (unsigned)h;
 			if (v > 0xffff)
 				break;

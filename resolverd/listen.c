@@ -420,10 +420,14 @@ udp_on_read(evutil_socket_t fd, short what, void *arg)
 				if (alen > 0 && w->acct != NULL &&
 				    acct_worker_rrl(w->acct, client, clen,
 				        w->abuf[i], &alen, w->abuf[i],
-				        sizeof(w->abuf[i])) == NULL)
-					alen = 0; /* RRL */
-				if (alen == 0)
+				        sizeof(w->abuf[i])) == NULL) {
+					/* RRL: dropped, as a local answer */
+					stats_local_count(&w->st, info.zone,
+					    true, info.rcode, qlen, 0);
 					continue;
+				}
+				if (alen == 0)
+					continue; /* upstream_deliver counts it */
 			}
 			stats_local_count(&w->st, info.zone, alen == 0,
 			    info.rcode, qlen, alen);
@@ -623,17 +627,24 @@ upstream_deliver(void *arg, const struct upstream_done *d)
 	struct tcp_conn *c;
 
 	w->now = time(NULL);
-	stats_local_count(&w->st, NULL, false, d->info.rcode, d->qlen, d->len);
-	if (qlog_enabled(l->qlog))
-		qlog_write(l->qlog, w->now, d->addr, d->alen, &d->info, d->len);
 	if (d->conn == 0) {
 		const uint8_t *ans = d->ans;
 		size_t len = d->len;
 
+		/* RRL first: what it drops is counted dropped and not
+		 * logged, what it slips (TC=1) with the length sent */
 		if (w->acct != NULL &&
 		    (ans = acct_worker_rrl(w->acct, d->addr, d->alen, ans, &len,
-		         w->tcp_a, sizeof(w->tcp_a))) == NULL)
-			return; /* RRL */
+		         w->tcp_a, sizeof(w->tcp_a))) == NULL) {
+			stats_local_count(&w->st, NULL, true, d->info.rcode,
+			    d->qlen, 0);
+			return;
+		}
+		stats_local_count(&w->st, NULL, false, d->info.rcode, d->qlen,
+		    len);
+		if (qlog_enabled(l->qlog))
+			qlog_write(l->qlog, w->now, d->addr, d->alen, &d->info,
+			    len);
 		if (sendto(d->fd, ans, len, 0,
 		        (const struct sockaddr *)&d->peer, d->peerlen) == -1 &&
 		    w->now - w->last_err >= ERR_LOG_EVERY) {
@@ -645,8 +656,13 @@ upstream_deliver(void *arg, const struct upstream_done *d)
 	LIST_FOREACH(c, &w->conns, entry)
 		if (c->id == d->conn)
 			break;
+	/* the client gone: dropped */
+	stats_local_count(&w->st, NULL, c == NULL, d->info.rcode, d->qlen,
+	    c == NULL ? 0 : d->len);
 	if (c == NULL)
-		return; /* the client is gone */
+		return;
+	if (qlog_enabled(l->qlog))
+		qlog_write(l->qlog, w->now, d->addr, d->alen, &d->info, d->len);
 	if (c->forwarded > 0)
 		c->forwarded--;
 	w->tcp_a[0] = (uint8_t)(d->len >> 8);

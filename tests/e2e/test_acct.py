@@ -29,6 +29,7 @@ usage: test_acct.py RESOLVERD RESOLVERCTL
 """
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -319,7 +320,24 @@ def test_forward(d):
         a = rdtest.query(port, name)  # fills the cache
         check("rrl: the forwarded name answered", a_values(a) ==
               ["127.0.0.2"], a)
-        time.sleep(1.1)  # a full bucket again
+        time.sleep(1.1)  # a full bucket again; the workers flushed
+        flog = os.path.join(d, "fwd.log")
+        gline = re.compile(r"stats for \d+sec: tot=(\d+) ok=(\d+) "
+                           r"nxd=\d+ err=\d+ in=\d+ out=(\d+)$", re.M)
+
+        def global_stats(sig):
+            """Signal f; its next global stats line (tot, ok, out)."""
+            with open(flog) as fh:
+                mark = len(fh.read())
+            f.proc.send_signal(sig)
+            for _ in range(100):
+                with open(flog) as fh:
+                    m = gline.search(fh.read()[mark:])
+                if m:
+                    return [int(x) for x in m.groups()]
+                time.sleep(0.05)
+            return None
+        global_stats(signal.SIGUSR2)  # log and reset the counters
         c = Client("127.0.0.7", port)
         ids = {}
         for i in range(30):
@@ -341,6 +359,11 @@ def test_forward(d):
         check("rrl: cached forwarded answers are limited too",
               5 <= len(full) <= 7 and len(full) + len(lost) == 30,
               (len(full), len(lost)))
+        time.sleep(1.3)  # the workers flush their counters each second
+        g = global_stats(signal.SIGUSR1)
+        check("rrl: limited forwarded answers counted as queries, not as "
+              "answers", g is not None and g[0] == 30 and
+              g[1] == len(full) and g[2] > 0, (g, len(full)))
     finally:
         for s in srvs:
             s.stop()

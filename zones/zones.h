@@ -412,8 +412,14 @@ struct zn_dsref {
 	void *cursor; /* an MDB_cursor kept open across refreshes, so a
 			 lookup allocates nothing */
 	/* IPv4 data: a bit per /24 that some entry touches, made when the
-	 * view loads a new generation; NULL: none (small or not IPv4) */
+	 * view loads a new generation unless the dataset's entries are the
+	 * same as in the last one; NULL: none (small or not IPv4) */
 	uint8_t *f4;
+	bool f4_kept; /* f4 taken over from the last generation */
+	/* what the entries were when loaded: their digest and count (the
+	 * digest is db_int.h's ZN_DIGEST_LEN bytes) */
+	uint8_t digest[32];
+	uint64_t nent;
 };
 
 struct zn_zone {

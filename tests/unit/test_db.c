@@ -585,6 +585,107 @@ generation(struct zn_db *db)
 
 /* ds NULL keeps what is stored; a call that changes nothing writes
  * nothing, not even a new generation. */
+/* The /24 filter bit of address a in dataset ref r (NULL: no filter). */
+static uint8_t *
+f4_byte(const struct zn_dsref *r, uint32_t a, uint8_t *bit)
+{
+	uint32_t p = a >> 8;
+
+	*bit = (uint8_t)(1u << (p & 7));
+	return r->f4 != NULL ? &r->f4[p >> 3] : NULL;
+}
+
+static const struct zn_zone *
+zone_of(struct zn_view *v, const char *name)
+{
+	struct zn_qname q;
+	unsigned nkey;
+
+	assert_int_equal(zn_qname_from_text(&q, name), 0);
+	return zn_view_match(v, &q, &nkey);
+}
+
+static unsigned
+flags_in(struct zn_view *v, const char *name)
+{
+	struct zn_qname q;
+	unsigned nkey;
+	const struct zn_zone *z;
+	static struct zn_result r;
+
+	assert_int_equal(zn_qname_from_text(&q, name), 0);
+	assert_non_null(z = zn_view_match(v, &q, &nkey));
+	assert_int_equal(zn_lookup(v, z, &q, nkey, &r), 0);
+	return r.flags;
+}
+
+/*
+ * A new generation keeps the /24 filter of a dataset whose entries did not
+ * change (a write to another zone) and makes it anew for one whose entries
+ * did.  Told apart by a bit the test sets in the filter for a /24 no entry
+ * touches: a kept filter still has it, a new one does not.
+ */
+static void
+test_filter_kept(void **state)
+{
+	char *d = tu_tmpdir();
+	struct zn_db *db;
+	struct zn_view *v;
+	struct zn_err err;
+	struct zn_dataset *a = tu_new_ds(ZN_IP4SET), *b = tu_new_ds(ZN_IP4SET);
+	const uint32_t mark = 0xc8c8c801; /* 200.200.200.1: no entry */
+	const struct zn_zone *z;
+	uint8_t *byte, bit;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 2000; i++) /* 10.x.y.1 in 2000 /24s: filtered */
+		tu_add_ip4(a, 0x0a000001 + (i << 8), 0x0a000001 + (i << 8),
+		    0x7f000002, NULL);
+	tu_add_ip4(b, 0x7f000002, 0x7f000002, 0x7f000002, NULL);
+	assert_int_equal(zn_db_open(d, 0, 0, &db, &err), 0);
+	assert_int_equal(tu_replace1(db, "a.test:ip4set:fa", a), 0);
+	assert_int_equal(tu_replace1(db, "b.test:ip4set:fb", b), 0);
+	assert_int_equal(zn_view_open(db, &v, &err), 0);
+	assert_non_null(z = zone_of(v, "1.0.0.10.a.test"));
+	assert_non_null(byte = f4_byte(&z->refs[0], mark, &bit));
+	assert_int_equal(*byte & bit, 0);
+	*byte |= bit;
+	assert_int_equal(flags_in(v, "1.7.0.10.a.test"), ZN_R_LISTED);
+
+	/* another zone written: a new generation, the same entries here */
+	zn_dataset_free(b);
+	b = tu_new_ds(ZN_IP4SET);
+	tu_add_ip4(b, 0x7f000003, 0x7f000003, 0x7f000002, NULL);
+	assert_int_equal(tu_replace1(db, "b.test:ip4set:fb", b), 0);
+	assert_int_equal(zn_view_refresh(v, &err), 1);
+	assert_int_equal(flags_in(v, "3.0.0.127.b.test"), ZN_R_LISTED);
+	assert_non_null(z = zone_of(v, "1.0.0.10.a.test"));
+	assert_non_null(byte = f4_byte(&z->refs[0], mark, &bit));
+	assert_int_equal(*byte & bit, bit); /* kept */
+	assert_int_equal(flags_in(v, "1.7.0.10.a.test"), ZN_R_LISTED);
+	assert_int_equal(flags_in(v, "1.1.1.1.a.test"), 0);
+
+	/* this zone's entries changed: a new filter that has the new /24 */
+	tu_add_ip4(a, 0x01010101, 0x01010101, 0x7f000002, NULL);
+	assert_int_equal(tu_replace1(db, "a.test:ip4set:fa", a), 0);
+	assert_int_equal(zn_view_refresh(v, &err), 1);
+	assert_non_null(z = zone_of(v, "1.0.0.10.a.test"));
+	assert_non_null(byte = f4_byte(&z->refs[0], mark, &bit));
+	assert_int_equal(*byte & bit, 0); /* made anew */
+	assert_non_null(byte = f4_byte(&z->refs[0], 0x01010101, &bit));
+	assert_int_equal(*byte & bit, bit);
+	assert_int_equal(flags_in(v, "1.1.1.1.a.test"), ZN_R_LISTED);
+	assert_int_equal(flags_in(v, "1.7.0.10.a.test"), ZN_R_LISTED);
+
+	zn_view_close(v);
+	zn_dataset_free(a);
+	zn_dataset_free(b);
+	zn_db_close(db);
+	tu_rmtree(d);
+	free(d);
+}
+
 static void
 test_replace_keep(void **state)
 {
@@ -1027,6 +1128,7 @@ main(void)
 		cmocka_unit_test(test_map_full),
 		cmocka_unit_test(test_zones_and_gc),
 		cmocka_unit_test(test_replace_keep),
+		cmocka_unit_test(test_filter_kept),
 		cmocka_unit_test(test_replace_all),
 		cmocka_unit_test(test_fileids),
 		cmocka_unit_test(test_specs_load),

@@ -13,7 +13,6 @@
  * sendmmsg, as resolverd does; -1 uses one recvfrom and one sendto per
  * query, as rbldnsd does.  IPv4 only; stops on SIGTERM or SIGINT.
  */
-#define _GNU_SOURCE
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
